@@ -1,0 +1,1 @@
+"""llmops_builders: the programs conversion Jobs run."""

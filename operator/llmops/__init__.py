@@ -1,0 +1,1 @@
+"""llmops: the LLMDeployment operator."""

@@ -1,0 +1,105 @@
+"""The `llmops` command: plan, crd and dev (the embedded local cluster)."""
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from llmops.api.crd import crd_yaml
+from llmops.api.resource import SpecError, parse_resource
+from llmops.desired import desired_state, plan_document
+from llmops.planning.facts import ClusterFacts, pools_from_nodes
+from llmops.planning.planner import PlanError
+
+
+def _load_nodes(path: str) -> list[dict[str, Any]]:
+    nodes: list[dict[str, Any]] = []
+    for doc in yaml.safe_load_all(Path(path).read_text()):
+        if not doc:
+            continue
+        nodes.extend(doc.get("items", []) if doc.get("kind", "").endswith("List") else [doc])
+    return [n for n in nodes if n.get("kind", "Node") == "Node"]
+
+
+def _dump(document: Any, output: str) -> str:
+    if output == "json":
+        return json.dumps(document, indent=2)
+    return yaml.safe_dump(document, sort_keys=False, width=120)
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    """Print the plan and every object for each LLMDeployment in the file; refusals exit non-zero."""
+    facts = ClusterFacts(pools=pools_from_nodes(_load_nodes(args.nodes)) if args.nodes else None)
+    documents, failed = [], False
+    for raw in yaml.safe_load_all(Path(args.filename).read_text() if args.filename != "-" else sys.stdin.read()):
+        if not raw:
+            continue
+        name = (raw.get("metadata") or {}).get("name", "?")
+        try:
+            resource = parse_resource(raw)
+        except SpecError as error:
+            print(f"error: {name}: invalid LLMDeployment: {error}", file=sys.stderr)
+            failed = True
+            continue
+        state = desired_state(resource, facts)
+        if isinstance(state, PlanError):
+            print(f"error: {name}: refused by rule {state}", file=sys.stderr)
+            failed = True
+            continue
+        documents.append(plan_document(state))
+    for document in documents:
+        print(_dump(document, args.output) + ("---" if args.output == "yaml" and len(documents) > 1 else ""))
+    return 1 if failed else 0
+
+
+def cmd_crd(args: argparse.Namespace) -> int:
+    """Print (or write) the generated CRD."""
+    text = crd_yaml()
+    if args.write:
+        Path(args.write).write_text(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_dev(args: argparse.Namespace) -> int:
+    """Delegate to the embedded local cluster."""
+    from llmops.dev import cli as dev_cli  # noqa: PLC0415 - only `llmops dev` needs the cluster tooling
+
+    return dev_cli.main(list(args.dev_args))
+
+
+def parser() -> argparse.ArgumentParser:
+    """The argument parser."""
+    root = argparse.ArgumentParser(prog="llmops", description=__doc__)
+    sub = root.add_subparsers(dest="command", required=True)
+
+    plan = sub.add_parser("plan", help="plan an LLMDeployment and print every object, no cluster needed")
+    plan.add_argument("-f", "--filename", required=True, help="LLMDeployment YAML (multi-document; - for stdin)")
+    plan.add_argument("--nodes", help="Node objects (kubectl get nodes -o yaml) to plan against")
+    plan.add_argument("-o", "--output", choices=["yaml", "json"], default="yaml")
+    plan.set_defaults(func=cmd_plan)
+
+    crd = sub.add_parser("crd", help="print the LLMDeployment CustomResourceDefinition")
+    crd.add_argument("--write", metavar="FILE", help="write it to FILE instead of stdout")
+    crd.set_defaults(func=cmd_crd)
+
+    dev = sub.add_parser("dev", help="the embedded local cluster: up | down | status")
+    dev.add_argument("dev_args", nargs=argparse.REMAINDER)
+    dev.set_defaults(func=cmd_dev)
+
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `llmops` console script."""
+    args = parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
