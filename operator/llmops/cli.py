@@ -1,4 +1,4 @@
-"""The `llmops` command: plan, crd and dev (the embedded local cluster)."""
+"""The `llmops` command: plan, crd, dev (the embedded local cluster) and run (the operator)."""
 
 import argparse
 import json
@@ -73,6 +73,13 @@ def cmd_dev(args: argparse.Namespace) -> int:
     return dev_cli.main(list(args.dev_args))
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run the operator."""
+    from llmops.reconcile import main as operator_main  # noqa: PLC0415 - keeps plan/crd free of kopf
+
+    return operator_main.run(args.namespace, args.metrics_port, args.probe_port, verbose=args.verbose)
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser."""
     root = argparse.ArgumentParser(prog="llmops", description=__doc__)
@@ -92,6 +99,12 @@ def parser() -> argparse.ArgumentParser:
     dev.add_argument("dev_args", nargs=argparse.REMAINDER)
     dev.set_defaults(func=cmd_dev)
 
+    run = sub.add_parser("run", help="run the operator against the current kubeconfig (or in-cluster config)")
+    run.add_argument("-n", "--namespace", action="append", default=[], help="watch only these namespaces")
+    run.add_argument("--metrics-port", type=int, default=8080, help="Prometheus /metrics port (0: off)")
+    run.add_argument("--probe-port", type=int, default=8081, help="/healthz port (0: off)")
+    run.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    run.set_defaults(func=cmd_run)
     return root
 
 

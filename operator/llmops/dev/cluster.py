@@ -14,7 +14,7 @@ from typing import Any
 
 from kubernetes.client.exceptions import ApiException
 
-from llmops.dev import components, health, kubeconfig, nodes, paths, pki, procs
+from llmops.dev import components, health, kube, kubeconfig, nodes, paths, pki, procs, storage
 from llmops.dev.errors import ClusterError
 
 ORDER = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
@@ -191,9 +191,11 @@ class LocalCluster:
         node_objects = nodes.load(paths.nodes_file())
         # Nodes exist before the controllers start, so the first thing kwok and the
         # node-lifecycle controller see is the full set of pools.
-        with nodes.api(self.kubeconfig) as core:
+        with kube.core_v1(self.kubeconfig) as core:
             nodes.create_all(core, node_objects)
         self._progress(f"created {len(node_objects)} nodes from {paths.nodes_file()}")
+        classes = storage.create_storage_classes(self.kubeconfig, paths.storage_file())
+        self._progress(f"created StorageClass {', '.join(classes)} (default)")
 
         self._launch(components.controller_manager(bin_dir, layout, ports, certs), state)
         self._launch(components.scheduler(bin_dir, layout, ports, certs), state)
@@ -271,7 +273,7 @@ class LocalCluster:
 
     def _await_nodes(self, expected: list[str]) -> None:
         began = time.monotonic()
-        with nodes.api(self.kubeconfig) as core:
+        with kube.core_v1(self.kubeconfig) as core:
 
             def all_schedulable() -> tuple[bool, str]:
                 by_name = {n.name: n for n in nodes.states(core)}
@@ -289,7 +291,7 @@ class LocalCluster:
     def _await_default_service_account(self) -> None:
         # Pods are admitted only once the service-account controller has made "default": waiting
         # here means the first pod a test creates is never refused for that.
-        with nodes.api(self.kubeconfig) as core:
+        with kube.core_v1(self.kubeconfig) as core:
 
             def exists() -> tuple[bool, str]:
                 try:
@@ -354,7 +356,7 @@ class LocalCluster:
         node_states, nodes_error = None, None
         if any(c.name == "kube-apiserver" and c.healthy for c in comps):
             try:
-                with nodes.api(self.kubeconfig) as core:
+                with kube.core_v1(self.kubeconfig) as core:
                     node_states = nodes.states(core)
             except Exception as err:
                 nodes_error = str(err)

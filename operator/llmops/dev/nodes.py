@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
 import yaml
-from kubernetes import client, config
+from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 # Taints the node-lifecycle controller sets while a node is not (yet) Ready; the scheduler avoids them.
@@ -42,16 +40,6 @@ def load(path: Path) -> list[dict[str, Any]]:
         items = doc.get("items", []) if doc.get("kind") == "List" else [doc]
         nodes.extend(item for item in items if item.get("kind") == "Node")
     return nodes
-
-
-@contextmanager
-def api(kubeconfig: Path) -> Iterator[client.CoreV1Api]:
-    """A CoreV1 client for the given kubeconfig (never the process-wide default configuration)."""
-    api_client: client.ApiClient = config.new_client_from_config(  # type: ignore[no-untyped-call]
-        config_file=str(kubeconfig)
-    )
-    with api_client:
-        yield client.CoreV1Api(api_client)
 
 
 def create_all(core: client.CoreV1Api, nodes: list[dict[str, Any]]) -> None:

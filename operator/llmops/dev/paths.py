@@ -47,6 +47,11 @@ def nodes_file() -> Path:
     return assets_dir() / "nodes.yaml"
 
 
+def storage_file() -> Path:
+    """The default StorageClass (its provisioner is a kwok stage)."""
+    return assets_dir() / "storage.yaml"
+
+
 def kwok_stage_files() -> list[Path]:
     """Every kwok Stage file, in a stable order."""
     return sorted((assets_dir() / "kwok").glob("*.yaml"))

@@ -61,7 +61,9 @@ def _reap(pid: int) -> None:
 
 def _die_with_parent() -> None:
     libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    # SIGKILL, not SIGTERM: all daemons get it at once, and an apiserver whose etcd is already gone
+    # would hang in its graceful shutdown.
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def start(
@@ -75,7 +77,7 @@ def start(
 ) -> ProcessRecord:
     """Start a daemon detached in a new session, stdout and stderr appended to `log_path`.
 
-    With `die_with_parent` the kernel sends SIGTERM when the starting process dies, so a killed
+    With `die_with_parent` the kernel SIGKILLs the daemon when the starting process dies, so a killed
     test run leaves no daemons behind; `llmops dev up` leaves it off because it exits at once.
     """
     log_path.parent.mkdir(parents=True, exist_ok=True)

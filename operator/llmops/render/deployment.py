@@ -15,8 +15,8 @@ STARTUP_PERIOD_SECONDS, STARTUP_FAILURES = 10, 180
 PLANNED_RESOURCES: dict[str, dict[str, str]] = {
     # Per replica on CPU classes; GPU classes get this per GPU.
     "gpu": {"cpu": "4", "memory": "32Gi"},
-    Accelerator.CPU.value: {"cpu": "4", "memory": "16Gi"},
-    Accelerator.EDGE.value: {"cpu": "2", "memory": "4Gi"},
+    Accelerator.CPU.value: {"cpu": "2", "memory": "8Gi"},
+    Accelerator.EDGE.value: {"cpu": "1", "memory": "2Gi"},
 }
 
 
