@@ -64,8 +64,9 @@ class Rollout:
 
     @property
     def complete(self) -> bool:
-        """Every desired replica runs the latest template and is ready."""
-        return self.current and self.updated >= self.desired and self.ready >= self.desired and self.desired > 0
+        """Like `kubectl rollout status`: the latest template everywhere, no old replica left, all ready."""
+        rolled_out = self.current and self.updated >= self.desired and self.replicas == self.updated
+        return rolled_out and self.ready >= self.desired > 0
 
 
 def rollout(deployment: Obj | None) -> Rollout | None:

@@ -39,6 +39,14 @@ def resources(ctx: RenderContext) -> Obj:
     return {"requests": merged_requests, "limits": merged_limits}
 
 
+def strategy(ctx: RenderContext) -> Obj:
+    """Roll without spare capacity on GPUs (a surge pod would wait for a free GPU forever on a full pool);
+    with a surge elsewhere, so CPU replicas never dip."""
+    if ctx.plan.gpus:
+        return {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}}
+    return {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}}
+
+
 def _probe(container: ServingContainer, kind: str) -> Obj:
     probe = container.readiness if kind == "readiness" else container.liveness
     settings = {
@@ -98,7 +106,7 @@ def deployment(ctx: RenderContext, container: ServingContainer) -> Obj:
     labels = common.serving_labels(ctx)
     spec: Obj = {
         "selector": {"matchLabels": common.selector_labels(ctx)},
-        "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
+        "strategy": strategy(ctx),
         "progressDeadlineSeconds": STARTUP_PERIOD_SECONDS * STARTUP_FAILURES + 600,
         "revisionHistoryLimit": 3,
         "template": {
