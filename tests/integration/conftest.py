@@ -17,6 +17,7 @@ from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
+
 from llmops.dev import ClusterError, LocalCluster, paths
 from llmops.dev.kubectl import Kubectl, wait_for
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
 from llmops.dev.kubectl import Kubectl, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from llmops.dev import paths
 from llmops.dev.kubectl import Kubectl, wait_for
 from llmops.dev.nodes import load as load_nodes

@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 import yaml
+
 from llmops.api.resource import parse_resource
 from llmops.desired import DesiredState, desired_state
 from llmops.dev.kubectl import Kubectl, wait_for
 from llmops.planning.facts import ClusterFacts, accelerator_of_node
-
 from tests.integration.operator_fixtures import (
     CRD,
     OperatorProcess,

@@ -1,6 +1,7 @@
 """The API models: defaults, unknown fields refused, every error names its field path."""
 
 import pytest
+
 from llmops.api.enums import Accelerator, Quantization, Runtime
 from llmops.api.resource import SpecError, parse_resource, parse_spec
 

@@ -4,6 +4,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
 from llmops.api.crd import crd, crd_yaml
 
 COMMITTED = Path(__file__).resolve().parents[2] / "crds" / "llmdeployments.llmops.dev.yaml"

@@ -5,6 +5,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from llmops.api.enums import Accelerator, DType, ModelFormat, Quantization, Runtime, ScalingMetric, SourceFormat
 from llmops.api.resource import SpecError, parse_spec
 from llmops.planning.facts import ClusterFacts, NodePool

@@ -8,6 +8,7 @@ from typing import Any
 import kubernetes_validate
 import pytest
 import yaml
+
 from llmops.api.resource import parse_resource
 from llmops.desired import DesiredState, desired_state, plan_document
 from llmops.planning.facts import ClusterFacts, pools_from_nodes

@@ -17,18 +17,19 @@ TRITON_TRTLLM_TAG: Final = "25.12-trtllm-python-py3"
 TENSORRT_LLM_VERSION: Final = "1.1.0"
 
 TRITON_TRTLLM: Final = f"nvcr.io/nvidia/tritonserver:{TRITON_TRTLLM_TAG}"
-TRITON_ONNX: Final = f"{REGISTRY}/triton-onnx:{LLMOPS_VERSION}"  # Triton + Python backend + ONNX Runtime
+TRITON_ONNX: Final = f"{REGISTRY}/triton-onnx:{LLMOPS_VERSION}"  # builders/docker/triton-onnx.Dockerfile
 TRTLLM_SERVE: Final = f"nvcr.io/nvidia/tensorrt-llm/release:{TENSORRT_LLM_VERSION}"
 NIM: Final = "nvcr.io/nim/nvidia/llm-nim:2.0.13"
 VLLM: Final = "docker.io/vllm/vllm-openai:v0.11.0"
 LLAMA_CPP_CPU: Final = "ghcr.io/ggml-org/llama.cpp:server-b6715"
 LLAMA_CPP_CUDA: Final = "ghcr.io/ggml-org/llama.cpp:server-cuda-b6715"
 
-BUILDER_DOWNLOAD: Final = f"{REGISTRY}/builder-gguf:{LLMOPS_VERSION}"  # any builder can download; the smallest
+# Builder images: builders/docker/<name>.Dockerfile, each with llmops-build and one conversion toolchain.
+BUILDER_DOWNLOAD: Final = f"{REGISTRY}/gguf-builder:{LLMOPS_VERSION}"  # any builder downloads; the smallest one
 BUILDER_BY_FORMAT: Final[dict[ModelFormat, str]] = {
-    ModelFormat.GGUF: f"{REGISTRY}/builder-gguf:{LLMOPS_VERSION}",
-    ModelFormat.ONNX: f"{REGISTRY}/builder-onnx:{LLMOPS_VERSION}",
-    ModelFormat.TENSORRT_ENGINE: f"{REGISTRY}/builder-tensorrt-llm:{LLMOPS_VERSION}",
+    ModelFormat.GGUF: f"{REGISTRY}/gguf-builder:{LLMOPS_VERSION}",
+    ModelFormat.ONNX: f"{REGISTRY}/onnx-builder:{LLMOPS_VERSION}",
+    ModelFormat.TENSORRT_ENGINE: f"{REGISTRY}/tensorrt-llm-builder:{LLMOPS_VERSION}",
     ModelFormat.SAFETENSORS: BUILDER_DOWNLOAD,
     ModelFormat.PYTORCH: BUILDER_DOWNLOAD,
 }

@@ -46,7 +46,12 @@ def _step(ctx: RenderContext, name: str, args: list[str], image: str, extra_env:
         "imagePullPolicy": "IfNotPresent",
         "command": ["llmops-build"],
         "args": ["--termination-log", TERMINATION_LOG, *args],
-        "env": [{"name": "HOME", "value": "/tmp"}, *(extra_env or [])],
+        # One journal per artifact, so publish's manifest.json records every step's argv, tools and timings.
+        "env": [
+            {"name": "HOME", "value": "/tmp"},
+            {"name": "LLMOPS_JOURNAL", "value": f"{ctx.staging_path}/journal.jsonl"},
+            *(extra_env or []),
+        ],
         "resources": {"requests": {"cpu": "1", "memory": "2Gi"}, "limits": {"memory": "16Gi"}},
         "securityContext": common.container_security_context(),
         "volumeMounts": mounts,
@@ -101,9 +106,11 @@ def _conversion_steps(ctx: RenderContext) -> list[Obj]:
             _step(ctx, "quantize", ["quantize", "--src", intermediate, "--out", f"{out}/{GGUF_FILE}",
                                     "--type", plan.quantization.value], image),
         ]  # fmt: skip
-    repository = ["repository", "--format", plan.format.value, "--tokenizer", src,
-                  "--out", f"{out}/{REPOSITORY_DIR}", "--model-name", ctx.served_model_name,
-                  "--max-batch-size", str(opt.max_batch_size)]  # fmt: skip
+    repository = [
+        "repository", "--format", plan.format.value, "--tokenizer", src, "--out", f"{out}/{REPOSITORY_DIR}",
+        "--model-name", ctx.served_model_name, "--max-batch-size", str(opt.max_batch_size),
+        "--max-seq-len", str(opt.max_input_length + opt.max_output_length),
+    ]  # fmt: skip
     if plan.format is ModelFormat.ONNX:
         return [
             _step(ctx, "convert", ["convert", "--to", "onnx", "--src", src, "--out", f"{out}/onnx"], image),

@@ -1,0 +1,101 @@
+"""A tiny Llama-architecture model with random weights and a tokenizer trained offline, in HF layout."""
+
+from __future__ import annotations
+
+import collections
+import email
+import inspect
+import json
+import os
+import pathlib
+import shutil
+import socket
+import subprocess
+import tempfile
+import textwrap
+import typing
+import warnings
+from pathlib import Path
+
+import sentencepiece as spm  # type: ignore[import-untyped]
+import torch
+from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM, LlamaTokenizerFast
+
+VOCAB = 512
+BOS, EOS = 1, 2
+
+
+def training_text() -> str:
+    """Docstrings of the standard library: a few hundred kB of English, no download needed."""
+    chunks: list[str] = []
+    with warnings.catch_warnings():
+        # Touching deprecated aliases such as typing.io warns; only their docstrings are wanted.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        for module in (collections, email, json, pathlib, subprocess, textwrap, typing, os, shutil, socket):
+            for _, obj in inspect.getmembers(module):
+                doc = inspect.getdoc(obj)
+                if doc:
+                    chunks.append(doc)
+    return "\n".join(chunks)
+
+
+def make_tokenizer(out: Path) -> None:
+    """A sentencepiece BPE tokenizer (byte fallback, unk/bos/eos = 0/1/2) saved as a fast Llama tokenizer."""
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        corpus = work / "corpus.txt"
+        corpus.write_text(training_text(), encoding="utf-8")
+        spm.SentencePieceTrainer.train(
+            input=str(corpus),
+            model_prefix=str(work / "sp"),
+            vocab_size=VOCAB,
+            model_type="bpe",
+            byte_fallback=True,
+            unk_id=0,
+            bos_id=BOS,
+            eos_id=EOS,
+            pad_id=-1,
+            character_coverage=1.0,
+            num_threads=2,
+            minloglevel=2,
+        )
+        # Without add_prefix_space the fast tokenizer drops the leading '▁' and disagrees with llama.cpp.
+        tokenizer = LlamaTokenizerFast(  # type: ignore[no-untyped-call]
+            vocab_file=str(work / "sp.model"), legacy=False, add_prefix_space=True
+        )
+        # Chat-serving engines refuse /chat/completions without a template.
+        tokenizer.chat_template = (
+            "{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}\n{% endfor %}"
+            "{% if add_generation_prompt %}<|assistant|>{% endif %}"
+        )
+        tokenizer.save_pretrained(out)
+        shutil.copy(work / "sp.model", out / "tokenizer.model")
+
+
+def make_tiny_llama(out: Path, seed: int = 0) -> Path:
+    """Write the model to OUT and return it.
+
+    Hidden size 256 and FFN 512 keep every tensor width a multiple of 256, which K-quants need;
+    head_dim 64 is what CPU serving engines accept.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    make_tokenizer(out)
+    torch.manual_seed(seed)
+    config = LlamaConfig(  # type: ignore[no-untyped-call]
+        vocab_size=VOCAB,
+        hidden_size=256,
+        intermediate_size=512,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=256,
+        bos_token_id=BOS,
+        eos_token_id=EOS,
+        tie_word_embeddings=False,
+        dtype="float32",
+    )
+    model = LlamaForCausalLM(config)  # type: ignore[no-untyped-call]
+    model.save_pretrained(out, safe_serialization=True)
+    generation = GenerationConfig(bos_token_id=BOS, eos_token_id=EOS, do_sample=False)  # type: ignore[no-untyped-call]
+    generation.save_pretrained(out)
+    return out
