@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from llmops.api.resource import parse_resource
 from llmops.desired import DesiredState, desired_state
@@ -339,9 +338,10 @@ def test_api_server_rejects_bad_specs_with_clear_messages(
 def test_existing_claim_is_immutable(operator: OperatorProcess, kubectl: Kubectl, namespace: str) -> None:
     obj = example("edge-llamacpp", storage={"existingClaim": "models-a"})
     kubectl.create(obj, namespace=namespace)
-    obj["spec"]["storage"]["existingClaim"] = "models-b"
-    result = kubectl.run("replace", "-n", namespace, "-f", "-", stdin=yaml.safe_dump(obj), check=False)
-    assert result.returncode != 0 and "storage.existingClaim is immutable" in result.stderr
+    patch = json.dumps({"spec": {"storage": {"existingClaim": "models-b"}}})
+    name = obj["metadata"]["name"]
+    result = kubectl.run("patch", "llmdeployment", name, "-n", namespace, "--type=merge", "-p", patch, check=False)
+    assert result.returncode != 0 and "storage.existingClaim is immutable" in result.stderr, result.stderr
 
 
 def test_operator_metrics_use_controller_runtime_names(operator: OperatorProcess) -> None:

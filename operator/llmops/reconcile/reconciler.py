@@ -11,8 +11,8 @@ from llmops.api.resource import SpecError, parse_resource
 from llmops.desired import DesiredState, desired_state
 from llmops.planning.facts import ClusterFacts
 from llmops.planning.planner import PlanError
+from llmops.reconcile import applied, metrics
 from llmops.reconcile import conditions as c
-from llmops.reconcile import metrics
 from llmops.reconcile.artifacts import record, record_name
 from llmops.reconcile.kube import Kube
 from llmops.reconcile.observe import JobState, Rollout, failure_message, job_state, rollout
@@ -23,6 +23,8 @@ Obj = dict[str, Any]
 COMMIT = re.compile(r"^[0-9a-f]{40}$")
 # Events wake the daemon; this periodic pass is only a safety net.
 RESYNC_SECONDS = 300.0
+# Phases worth an Event when reached (Deploying is routine; Failed/Pending carry their own warning).
+EVENT_PHASES = frozenset({Phase.CONVERTING.value, Phase.READY.value, Phase.DEGRADED.value})
 
 
 @dataclass
@@ -60,6 +62,7 @@ class Reconciler:
 
     def __init__(self, kube: Kube) -> None:
         self.kube = kube
+        self.applied = applied.AppliedCache()
         self._service_monitor_crd: tuple[float, bool] = (float("-inf"), False)
 
     async def reconcile(self, body: Obj, nodes: ClusterFacts) -> Outcome:
@@ -174,8 +177,12 @@ class Reconciler:
 
     async def _serve(self, state: DesiredState, observed: Observed) -> None:
         ctx = state.context
-        for obj in objects.serving_objects(ctx):
-            await self.kube.apply(obj)
+        for desired in objects.serving_objects(ctx):
+            obj = applied.with_hash(desired)
+            meta = obj["metadata"]
+            live = await self.kube.get(obj["apiVersion"], obj["kind"], meta["namespace"], meta["name"])
+            if self.applied.needs_apply(obj, live):
+                self.applied.remember(await self.kube.apply(obj))
         namespace, name = ctx.owner.namespace, ctx.owner.name
         if not ctx.spec.autoscaling.enabled:
             await self._delete_if_ours("autoscaling/v2", "HorizontalPodAutoscaler", namespace, name)
@@ -225,8 +232,9 @@ class Reconciler:
             return  # nothing changed: no write, no event
         # None removes a key in a merge patch; conditions are always sent whole (one writer).
         await self.kube.patch_status(body["metadata"]["namespace"], body["metadata"]["name"], new)
-        if old.get("phase") != new["phase"]:
-            kind, reason, message = observed.event or ("Normal", new["phase"], _phase_message(conditions))
+        if old.get("phase") != new["phase"] and (observed.event or new["phase"] in EVENT_PHASES):
+            routine = "Warning" if new["phase"] == Phase.DEGRADED.value else "Normal"
+            kind, reason, message = observed.event or (routine, new["phase"], _phase_message(conditions))
             await self.kube.event(body, kind, reason, message)
 
 
