@@ -1,18 +1,64 @@
 #!/usr/bin/env bash
-# The demo: set up, start the embedded cluster, install the CRD and plan every example against its nodes.
+# The demo: set up, start the embedded cluster, install the CRD, start the operator, apply examples/ and
+# watch them reach Ready.  `scripts/demo.sh down` stops the operator and the cluster.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+state="${LLMOPS_CLUSTER_DIR:-${LLMOPS_CACHE_DIR:-$HOME/.cache/llmops}/cluster}"
+export KUBECONFIG="$state/kubeconfig"
+kubectl=.venv/bin/kubectl
+pid_file="$state/operator.pid"
+namespace=llmops-demo
+
+stop_operator() {
+  if [ -f "$pid_file" ] && kill -0 "$(cat "$pid_file")" 2>/dev/null; then
+    kill -TERM "$(cat "$pid_file")"
+    for _ in $(seq 50); do kill -0 "$(cat "$pid_file")" 2>/dev/null || break; sleep 0.2; done
+  fi
+  rm -f "$pid_file"
+}
+
+if [ "${1:-up}" = down ]; then
+  stop_operator
+  .venv/bin/llmops dev down
+  exit 0
+fi
+
 scripts/setup.sh
 .venv/bin/llmops dev up
-export KUBECONFIG="${LLMOPS_CLUSTER_DIR:-$HOME/.cache/llmops/cluster}/kubeconfig"
-.venv/bin/kubectl apply --server-side -f crds/llmdeployments.llmops.dev.yaml
-.venv/bin/kubectl get nodes -o yaml > /tmp/llmops-demo-nodes.yaml
+$kubectl apply --server-side --force-conflicts -f crds/llmdeployments.llmops.dev.yaml >/dev/null
+$kubectl wait --for=condition=Established crd/llmdeployments.llmops.dev --timeout=60s >/dev/null
+
+stop_operator
+mkdir -p "$state/logs"
+nohup .venv/bin/llmops run --metrics-port 18080 --probe-port 18081 >"$state/logs/operator.log" 2>&1 &
+echo $! >"$pid_file"
+for _ in $(seq 60); do curl -sf http://127.0.0.1:18081/healthz >/dev/null && break; sleep 0.5; done
+echo "operator running (pid $(cat "$pid_file"), log $state/logs/operator.log, metrics http://127.0.0.1:18080/metrics)"
+
+$kubectl create namespace "$namespace" --dry-run=client -o yaml | $kubectl apply -f - >/dev/null
+# The examples reference a token Secret (by name only) and one pvc:// source claim.
+$kubectl -n "$namespace" create secret generic hf-token --from-literal=token=placeholder \
+  --dry-run=client -o yaml | $kubectl apply -f - >/dev/null
+cat <<'YAML' | $kubectl -n "$namespace" apply -f - >/dev/null
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: shared-models}
+spec: {accessModes: [ReadWriteMany], resources: {requests: {storage: 10Gi}}}
+YAML
 for example in examples/*.yaml; do
-  [ "$(basename "$example")" = nodes.yaml ] && continue
-  printf '%-40s ' "$example"
-  .venv/bin/llmops plan -f "$example" --nodes /tmp/llmops-demo-nodes.yaml -o json 2>&1 \
-    | .venv/bin/python -c 'import json,sys
-t=sys.stdin.read()
-try: p=json.loads(t)["plan"]; print(p["accelerator"], p["runtime"], p["format"], p["quantization"])
-except ValueError: print(t.strip())'
+  [ "$(basename "$example")" = nodes.yaml ] || $kubectl -n "$namespace" apply -f "$example" >/dev/null
 done
+
+# Examples whose accelerator class has nodes here go to Ready; the others wait in Pending (NoMatchingNodes).
+deadline=$((SECONDS + 180))
+while :; do
+  pending=$($kubectl -n "$namespace" get llmd -o jsonpath='{range .items[*]}{.status.phase}{"\n"}{end}' \
+    | grep -cvE '^(Ready|Pending|Failed)$' || true)
+  [ "$pending" = 0 ] && break
+  [ $SECONDS -ge $deadline ] && { echo "timed out waiting for the examples" >&2; break; }
+  sleep 2
+done
+$kubectl -n "$namespace" get llmd
+echo
+echo "kubectl: export KUBECONFIG=$KUBECONFIG; stop everything: scripts/demo.sh down"

@@ -202,6 +202,9 @@ def controller_manager(bin_dir: Path, layout: Layout, ports: Ports, pki: Cluster
             f"--cluster-signing-cert-file={pki.ca.cert}",
             f"--cluster-signing-key-file={pki.ca.key}",
             "--cluster-name=llmops-local",
+            # Client limits raised (defaults 20/30) so the controllers are not a benchmark's bottleneck.
+            "--kube-api-qps=500",
+            "--kube-api-burst=1000",
             "--profiling=false",
         ],
         health_url=f"https://{LOOPBACK}:{ports.controller_manager}/healthz",
@@ -225,6 +228,8 @@ def scheduler(bin_dir: Path, layout: Layout, ports: Ports, pki: ClusterPki) -> C
             f"--tls-private-key-file={pki.scheduler_serving.key}",
             f"--client-ca-file={pki.ca.cert}",
             "--leader-elect=false",
+            "--kube-api-qps=500",
+            "--kube-api-burst=1000",
             "--profiling=false",
         ],
         health_url=f"https://{LOOPBACK}:{ports.scheduler}/healthz",

@@ -4,6 +4,7 @@ Calls run the official (synchronous) client in worker threads so kopf's event lo
 """
 
 import asyncio
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -12,6 +13,7 @@ from kubernetes import client, config, dynamic
 from kubernetes.client.exceptions import ApiException
 
 from llmops.api.resource import GROUP, PLURAL, VERSION
+from llmops.reconcile.metrics import API_WRITES
 
 FIELD_MANAGER = "llmops"
 T = TypeVar("T")
@@ -32,17 +34,25 @@ class Kube:
         self.dynamic = dynamic.DynamicClient(api_client)
         self.core = client.CoreV1Api(api_client)
         self.custom = client.CustomObjectsApi(api_client)
+        # The dynamic client's discovery cache is not thread-safe: resolve each kind once, under a lock.
+        self._resources: dict[tuple[str, str], Any] = {}
+        self._discovery = threading.Lock()
 
     @staticmethod
     async def _run(call: Callable[[], T]) -> T:
         return await asyncio.to_thread(call)
 
     def _resource(self, api_version: str, kind: str) -> Any:
-        return self.dynamic.resources.get(api_version=api_version, kind=kind)
+        with self._discovery:
+            key = (api_version, kind)
+            if key not in self._resources:
+                self._resources[key] = self.dynamic.resources.get(api_version=api_version, kind=kind)
+            return self._resources[key]
 
     async def apply(self, obj: Obj) -> Obj:
         """Server-side apply with the operator's one field manager (forcing: the operator owns these fields)."""
         meta = obj["metadata"]
+        API_WRITES.labels("apply").inc()
 
         def call() -> Obj:
             resource = self._resource(obj["apiVersion"], obj["kind"])
@@ -60,6 +70,7 @@ class Kube:
     async def create_if_absent(self, obj: Obj) -> bool:
         """Create; True if created, False if it already existed (used for shared and immutable objects)."""
         meta = obj["metadata"]
+        API_WRITES.labels("create").inc()
 
         def call() -> bool:
             resource = self._resource(obj["apiVersion"], obj["kind"])
@@ -98,6 +109,7 @@ class Kube:
 
     async def delete(self, api_version: str, kind: str, namespace: str, name: str) -> None:
         """Delete; absent is fine."""
+        API_WRITES.labels("delete").inc()
 
         def call() -> None:
             try:
@@ -113,7 +125,7 @@ class Kube:
 
         def call() -> bool:
             try:
-                self.dynamic.resources.get(api_version=api_version, kind=kind)
+                self._resource(api_version, kind)
             except (dynamic.exceptions.ResourceNotFoundError, ApiException):
                 return False
             return True
@@ -122,6 +134,7 @@ class Kube:
 
     async def patch_status(self, namespace: str, name: str, status: Obj) -> None:
         """Merge-patch the LLMDeployment's status subresource (the only write to an LLMDeployment)."""
+        API_WRITES.labels("patch-status").inc()
 
         def call() -> None:
             self.custom.patch_namespaced_custom_object_status(
@@ -132,6 +145,7 @@ class Kube:
 
     async def event(self, involved: Obj, type_: str, reason: str, message: str) -> None:
         """Record an Event on the LLMDeployment (only on transitions)."""
+        API_WRITES.labels("event").inc()
         meta = involved["metadata"]
         body = client.CoreV1Event(
             metadata=client.V1ObjectMeta(generate_name=f"{meta['name']}.", namespace=meta["namespace"]),

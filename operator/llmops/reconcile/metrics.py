@@ -25,3 +25,6 @@ CONVERSION_DURATION = Histogram(
 CACHE_HITS = Counter("llmops_artifact_cache_hits_total", "Plans whose artifact already existed.", ["format"])
 CACHE_MISSES = Counter("llmops_artifact_cache_misses_total", "Plans that needed a conversion.", ["format"])
 DEPLOYMENTS = Gauge("llmops_llmdeployments", "LLMDeployments by phase.", ["phase"])
+API_WRITES = Counter(
+    "llmops_kubernetes_writes_total", "Writes the operator sent to the API server (kopf's own excluded).", ["verb"]
+)

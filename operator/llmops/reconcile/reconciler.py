@@ -123,8 +123,10 @@ class Reconciler:
         ctx, key = state.context, state.plan.artifact_key
         namespace, fmt = ctx.owner.namespace, state.plan.format.value
         claim = storage.models_claim(ctx)
-        if claim is not None:
-            # Shared by the namespace's LLMDeployments: created once, never rewritten (see storage.models_claim).
+        # Shared by the namespace's LLMDeployments: created once, never rewritten (see storage.models_claim).
+        if claim is not None and not await self.kube.get(
+            "v1", "PersistentVolumeClaim", namespace, claim["metadata"]["name"]
+        ):
             await self.kube.create_if_absent(claim)
         previous = old.get("artifact") or {}
         first_look = previous.get("key") != key

@@ -1,6 +1,6 @@
 """Benchmark of the builder paths on the tiny lab model: conversion wall time, artifact sizes, serving latency.
 
-Run after builders/scripts/setup-lab.sh:  .venv/bin/python builders/scripts/bench.py [--requests 20]
+Run after builders/scripts/setup-lab.sh:  .venv/bin/python bench/builders.py [--requests 20]
 Prints Markdown tables; it is never part of the pass/fail test run.
 """
 
