@@ -17,6 +17,9 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   touch "$stamp"
 fi
 
+# Debian's prometheus + promtool for the observability checks (needs root and apt; instant when present).
+bash scripts/install-prometheus.sh
+
 # The two slow cold builds (kubernetes from the Go proxy, llama.cpp with cmake) run side by side.
 log_dir="${LLMOPS_CACHE_DIR:-$HOME/.cache/llmops}/setup-logs"
 mkdir -p "$log_dir"

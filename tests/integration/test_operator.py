@@ -40,6 +40,12 @@ def operator(kubeconfig: str, kubectl: Kubectl, tmp_path_factory: pytest.TempPat
         assert process.stop() == 0, "graceful shutdown on SIGTERM"
 
 
+@pytest.fixture(autouse=True)
+def restricted(kubectl: Kubectl, namespace: str) -> None:
+    """Every test namespace enforces Pod Security "restricted": a rendered pod that breaks it is never created."""
+    kubectl.run("label", "namespace", namespace, "pod-security.kubernetes.io/enforce=restricted")
+
+
 def node_of(kubectl: Kubectl, namespace: str, selector: str) -> list[dict[str, Any]]:
     pods = kubectl.json("get", "pods", "-n", namespace, "-l", selector)["items"]
     return [kubectl.json("get", "node", p["spec"]["nodeName"]) for p in pods if p["spec"].get("nodeName")]

@@ -24,9 +24,9 @@ SCALING_SIGNALS: dict[Runtime, dict[ScalingMetric, ScalingSignal]] = {
         ScalingMetric.REQUESTS_WAITING: ScalingSignal("nv_inference_pending_request_count", "5", "count"),
         ScalingMetric.QUEUE_TIME: ScalingSignal("nv_inference_queue_duration_us", "50", "milliseconds"),
     },
+    # llama-server dropped llamacpp:kv_cache_usage_ratio (ggml-org/llama.cpp#13660); only the queue remains.
     Runtime.LLAMA_CPP: {
         ScalingMetric.REQUESTS_WAITING: ScalingSignal("llamacpp:requests_deferred", "2", "count"),
-        ScalingMetric.KV_CACHE: ScalingSignal("llamacpp:kv_cache_usage_ratio", "80", "percent"),
     },
     # NIM and trtllm-serve metric names differ between releases; llmops scales them on cpu only.
     Runtime.NIM: {},

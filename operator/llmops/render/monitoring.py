@@ -28,5 +28,7 @@ def service_monitor(ctx: RenderContext, container: ServingContainer) -> Obj:
             "selector": {"matchLabels": common.selector_labels(ctx)},
             "namespaceSelector": {"matchNames": [ctx.owner.namespace]},
             "endpoints": [{"port": container.metrics.port, "path": container.metrics.path, "interval": "15s"}],
+            # Series carry llmops_dev_deployment/llmops_dev_runtime: the dashboards and alerts select on them.
+            "targetLabels": [common.DEPLOYMENT_LABEL, common.RUNTIME_LABEL],
         },
     }

@@ -1,4 +1,4 @@
-"""Fixtures for tests that need a real Kubernetes control plane (marker `cluster`).
+"""Fixtures for every test that needs a real Kubernetes control plane (marker `cluster`), shared by the whole suite.
 
 By default one embedded cluster (llmops.dev.LocalCluster) is started per test session in a pytest
 temp directory and stopped at the end; its daemons die with the test process even if it is killed.
