@@ -17,6 +17,9 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   touch "$stamp"
 fi
 
+# checkov in its own venv (it pins versions that clash with .venv); cached under ~/.cache/llmops/tools.
+.venv/bin/python -c 'from tests.chart.tools import checkov; checkov()'
+
 # Debian's prometheus + promtool for the observability checks (needs root and apt; instant when present).
 bash scripts/install-prometheus.sh
 
