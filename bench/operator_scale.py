@@ -192,7 +192,9 @@ def main() -> int:
     args = parser.parse_args()
     sizes = args.n or [100, 1000]
     work = Path(tempfile.mkdtemp(prefix="llmops-bench-"))
-    cluster = LocalCluster(work / "cluster", progress=lambda m: print(f"[cluster] {m}", file=sys.stderr))
+    cluster = LocalCluster(
+        work / "cluster", progress=lambda m: print(f"[cluster] {m}", file=sys.stderr), die_with_parent=True
+    )
     cluster.start()
     try:
         kubeconfig = str(cluster.kubeconfig)
