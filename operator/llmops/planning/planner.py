@@ -17,7 +17,6 @@ from llmops.planning.matrix import (
     NVIDIA_ONLY_RUNTIMES,
     SEED_RUNTIME_FORMATS,
     SERVED_FORMATS,
-    Support,
 )
 from llmops.planning.metrics import CPU_DEFAULT_TARGET, SCALING_SIGNALS, ScalingSignal
 
@@ -316,8 +315,6 @@ def plan(spec: LLMDeploymentSpec, facts: ClusterFacts) -> Plan | PlanError:
     if isinstance(picked, PlanError):
         return picked
     served, conversion = picked
-    if SEED_RUNTIME_FORMATS[runtime].get(served, Support.YES) is Support.NO:  # guarded by tests too
-        return PlanError("runtime-format-unsupported", f"{runtime.value} cannot serve {served.value}")
     quantization = _pick_quantization(spec, runtime, served, bool(conversion), profile)
     if isinstance(quantization, PlanError):
         return quantization

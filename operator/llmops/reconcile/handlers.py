@@ -70,8 +70,6 @@ async def llmdeployment(
             try:
                 nodes = ClusterFacts(pools=pools_from_nodes(node_index.get(None, [])))
                 outcome = await reconciler.reconcile(dict(body), nodes)
-            except kopf.PermanentError:
-                raise
             except Exception as error:  # transient API trouble: back off, keep the daemon
                 logger.warning("reconcile failed, retrying in 10s: %s", error)
                 await asyncio.sleep(10)

@@ -179,7 +179,8 @@ class Reconciler:
 
     async def _serve(self, state: DesiredState, observed: Observed) -> None:
         ctx = state.context
-        for desired in objects.serving_objects(ctx):
+        container = objects.serving_container(ctx)
+        for desired in objects.serving_objects(ctx, container):
             obj = applied.with_hash(desired)
             meta = obj["metadata"]
             live = await self.kube.get(obj["apiVersion"], obj["kind"], meta["namespace"], meta["name"])
@@ -190,7 +191,6 @@ class Reconciler:
             await self._delete_if_ours("autoscaling/v2", "HorizontalPodAutoscaler", namespace, name)
         if ctx.facts.service_monitor_crd and not monitoring.wanted(ctx):
             await self._delete_if_ours("monitoring.coreos.com/v1", "ServiceMonitor", namespace, name)
-        container = objects.serving_container(ctx)
         observed.endpoint = {"url": service.endpoint_url(ctx, container), "protocol": container.protocol.value}
 
     async def _delete_if_ours(self, api_version: str, kind: str, namespace: str, name: str) -> None:

@@ -24,9 +24,9 @@ def serving_container(ctx: RenderContext) -> ServingContainer:
     return RUNTIMES[ctx.plan.runtime](ctx)
 
 
-def serving_objects(ctx: RenderContext) -> list[Obj]:
-    """Deployment, Service, and (if wanted) HPA and ServiceMonitor."""
-    container = serving_container(ctx)
+def serving_objects(ctx: RenderContext, container: ServingContainer | None = None) -> list[Obj]:
+    """Deployment, Service, and (if wanted) HPA and ServiceMonitor (`container` if already rendered)."""
+    container = container or serving_container(ctx)
     objects = [deployment.deployment(ctx, container), service.service(ctx, container)]
     if ctx.spec.autoscaling.enabled:
         objects.append(autoscaling.horizontal_pod_autoscaler(ctx))
