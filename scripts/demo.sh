@@ -9,6 +9,8 @@ export KUBECONFIG="$state/kubeconfig"
 kubectl=.venv/bin/kubectl
 pid_file="$state/operator.pid"
 namespace=llmops-demo
+start=$SECONDS
+say() { printf 'demo [%4ss] %s\n' "$((SECONDS - start))" "$*"; }
 
 stop_operator() {
   if [ -f "$pid_file" ] && kill -0 "$(cat "$pid_file")" 2>/dev/null; then
@@ -24,17 +26,22 @@ if [ "${1:-up}" = down ]; then
   exit 0
 fi
 
+say "setting up (a first run builds Kubernetes and llama.cpp: about 20 minutes on 2 cores)"
 scripts/setup.sh
+say "starting the embedded cluster"
 .venv/bin/llmops dev up
+say "installing the CRD"
 $kubectl apply --server-side --force-conflicts -f crds/llmdeployments.llmops.dev.yaml >/dev/null
 $kubectl wait --for=condition=Established crd/llmdeployments.llmops.dev --timeout=60s >/dev/null
 
+say "starting the operator"
 stop_operator
 mkdir -p "$state/logs"
 nohup .venv/bin/llmops run --metrics-port 18080 --probe-port 18081 >"$state/logs/operator.log" 2>&1 &
 echo $! >"$pid_file"
 for _ in $(seq 60); do curl -sf http://127.0.0.1:18081/healthz >/dev/null && break; sleep 0.5; done
-echo "operator running (pid $(cat "$pid_file"), log $state/logs/operator.log, metrics http://127.0.0.1:18080/metrics)"
+say "operator running (pid $(cat "$pid_file"), log $state/logs/operator.log, metrics http://127.0.0.1:18080/metrics)"
+say "applying examples/ to namespace $namespace"
 
 $kubectl create namespace "$namespace" --dry-run=client -o yaml | $kubectl apply -f - >/dev/null
 # The examples reference a token Secret (by name only) and one pvc:// source claim.
@@ -51,6 +58,7 @@ for example in examples/*.yaml; do
 done
 
 # Examples whose accelerator class has nodes here go to Ready; the others wait in Pending (NoMatchingNodes).
+say "waiting for every example to be Ready or Pending"
 deadline=$((SECONDS + 180))
 while :; do
   pending=$($kubectl -n "$namespace" get llmd -o jsonpath='{range .items[*]}{.status.phase}{"\n"}{end}' \
@@ -59,6 +67,11 @@ while :; do
   [ $SECONDS -ge $deadline ] && { echo "timed out waiting for the examples" >&2; break; }
   sleep 2
 done
+say "done"
 $kubectl -n "$namespace" get llmd
+endpoint=$($kubectl -n "$namespace" get llmd tinyllama-edge -o jsonpath='{.status.endpoint}' 2>/dev/null || true)
 echo
 echo "kubectl: export KUBECONFIG=$KUBECONFIG; stop everything: scripts/demo.sh down"
+echo "an example's endpoint (tinyllama-edge, OpenAI API): ${endpoint:-<not ready>}"
+echo "  reach it: $kubectl -n $namespace port-forward svc/tinyllama-edge 8080:8080 & curl -s localhost:8080/v1/models"
+echo "  (the demo's node pools are played by kwok: the Service exists, but no server answers behind it yet)"

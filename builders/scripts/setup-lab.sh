@@ -18,7 +18,7 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
-LAB="${LLMOPS_CACHE_DIR:-$HOME/.cache/llmops}/lab"
+LAB="${LLMOPS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/llmops}/lab"
 LLAMA_CPP_PYTHON_VERSION=0.3.36
 PYTRITON_VERSION=0.7.0
 jobs="${LLMOPS_BUILD_JOBS:-$(nproc)}"
@@ -58,8 +58,14 @@ build_llama_cpp() {
   touch "$lc_build/.built"
 }
 build_pid=""
-# Never leave a compiler running behind a failed setup.
-trap '[[ -n "$build_pid" ]] && kill "$build_pid" 2>/dev/null; true' EXIT
+# Never leave a compiler running behind a failed setup. An `a && b` list whose last command fails trips
+# errexit inside the trap and turns a successful run's status into 1: keep the status explicitly.
+stop_build() {
+  local status=$?
+  if [[ -n "$build_pid" ]]; then kill "$build_pid" 2>/dev/null || true; fi
+  exit "$status"
+}
+trap stop_build EXIT
 if [[ ! -f "$lc_build/.built" ]]; then
   say "building llama-server + llama-quantize in the background (several minutes on 2 cores)"
   # Compiling is CPU-bound and the pip steps below are mostly downloads: run them side by side.
@@ -67,26 +73,7 @@ if [[ ! -f "$lc_build/.built" ]]; then
   build_pid=$!
 fi
 
-# --- 3. Python packages of the builders into the given interpreter --------------------------------
-req="$repo/builders/requirements-lab.txt"
-# The stamp lives inside the target environment, so a recreated venv is always filled again.
-prefix="$("$python" -c 'import sys; print(sys.prefix)')"
-req_stamp="$prefix/.llmops-lab-$(cat "$req" <(echo "$LLAMA_CPP_PYTHON_VERSION") | sha256sum | cut -c1-16)"
-if [[ ! -f "$req_stamp" ]]; then
-  say "installing builder Python packages into $python"
-  "$python" -m pip install --quiet -r "$req"
-  # The binding's own build would compile llama.cpp a second time; its libraries come from step 2.
-  wheel_dir="$lc_root/wheel"
-  if ! compgen -G "$wheel_dir/llama_cpp_python-*.whl" >/dev/null; then
-    CMAKE_ARGS="-DLLAMA_BUILD=OFF -DLLAVA_BUILD=OFF" "$python" -m pip wheel --quiet --no-deps \
-      "$lc_root/dl/llama_cpp_python-$LLAMA_CPP_PYTHON_VERSION.tar.gz" -w "$wheel_dir"
-  fi
-  "$python" -m pip install --quiet --no-deps "$wheel_dir"/llama_cpp_python-*.whl \
-    "typing-extensions>=4.5" "diskcache>=5.6.1"
-  touch "$req_stamp"
-fi
-
-# --- 4. Triton: pytriton's bundled tritonserver needs numpy<2, so it gets its own venv -------------
+# --- 3. Triton: pytriton's bundled tritonserver needs numpy<2, so it gets its own venv -------------
 py_tag="$("$python" -c 'import sys; print(f"py{sys.version_info[0]}{sys.version_info[1]}")')"
 tr_root="$LAB/triton-pytriton-$PYTRITON_VERSION-$py_tag"
 tr_req="$repo/builders/requirements-triton.txt"
@@ -108,9 +95,33 @@ if [[ ! -f "$tr_stamp" ]]; then
   touch "$tr_stamp"
 fi
 
+# --- 4. Python packages of the builders into the given interpreter --------------------------------
+req="$repo/builders/requirements-lab.txt"
+# The stamp lives inside the target environment, so a recreated venv is always filled again.
+prefix="$("$python" -c 'import sys; print(sys.prefix)')"
+req_stamp="$prefix/.llmops-lab-$(cat "$req" <(echo "$LLAMA_CPP_PYTHON_VERSION") | sha256sum | cut -c1-16)"
+if [[ ! -f "$req_stamp" ]]; then
+  say "installing builder Python packages into $python"
+  # scripts/setup.sh installs the project into the same environment at the same time: one pip at a time.
+  exec 8>"$prefix/.llmops-pip.lock"
+  flock 8
+  "$python" -m pip install --quiet -r "$req"
+  # The binding's own build would compile llama.cpp a second time; its libraries come from step 2.
+  wheel_dir="$lc_root/wheel"
+  if ! compgen -G "$wheel_dir/llama_cpp_python-*.whl" >/dev/null; then
+    CMAKE_ARGS="-DLLAMA_BUILD=OFF -DLLAVA_BUILD=OFF" "$python" -m pip wheel --quiet --no-deps \
+      "$lc_root/dl/llama_cpp_python-$LLAMA_CPP_PYTHON_VERSION.tar.gz" -w "$wheel_dir"
+  fi
+  "$python" -m pip install --quiet --no-deps "$wheel_dir"/llama_cpp_python-*.whl \
+    "typing-extensions>=4.5" "diskcache>=5.6.1"
+  touch "$req_stamp"
+  exec 8>&-
+fi
+
 if [[ -n "$build_pid" ]]; then
   say "waiting for the llama.cpp build"
   wait "$build_pid" || { echo "setup-lab: the llama.cpp build failed (see $lc_root/cmake-build.log)" >&2; exit 1; }
+  build_pid=""  # reaped: its pid may belong to another process by the time the script exits
 fi
 
 # --- 5. What the tests read ------------------------------------------------------------------------

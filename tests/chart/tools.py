@@ -1,28 +1,32 @@
-"""checkov in its own virtualenv: its pins (packaging 23, networkx 2, python-dateutil 2.9) would downgrade the
-project's, so it is installed once, from PyPI, under the llmops cache (a warm call takes milliseconds)."""
+"""checkov, installed by scripts/install-checkov.sh (part of scripts/setup.sh) into its own virtualenv."""
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
-import sys
+from pathlib import Path
 
 from llmops.dev import paths
 
-CHECKOV_VERSION = "3.3.30"
+INSTALL_SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "install-checkov.sh"
+
+
+def checkov_version() -> str:
+    """The version the install script pins (one place for it)."""
+    match = re.search(r"^CHECKOV_VERSION=(\S+)$", INSTALL_SCRIPT.read_text(), re.MULTILINE)
+    if match is None:
+        raise RuntimeError(f"{INSTALL_SCRIPT} pins no CHECKOV_VERSION")
+    return match.group(1)
 
 
 def checkov() -> str:
-    """Path of the checkov executable: $LLMOPS_CHECKOV, else <cache>/tools/checkov-VERSION (installed if absent)."""
+    """Path of the checkov executable: $LLMOPS_CHECKOV, else the one scripts/install-checkov.sh installed."""
     if explicit := os.environ.get("LLMOPS_CHECKOV"):
         return explicit
-    venv = paths.cache_root() / "tools" / f"checkov-{CHECKOV_VERSION}"
-    complete = venv / ".installed"
-    if not complete.exists():
-        subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
-        pip = [str(venv / "bin" / "python"), "-m", "pip", "--disable-pip-version-check", "-q", "install"]
-        subprocess.run([*pip, f"checkov=={CHECKOV_VERSION}"], check=True, timeout=900)
-        complete.touch()
+    venv = paths.cache_root() / "tools" / f"checkov-{checkov_version()}"
+    if not (venv / ".installed").exists():
+        raise RuntimeError(f"checkov is not installed at {venv}: run scripts/setup.sh")
     return str(venv / "bin" / "checkov")
 
 
