@@ -29,9 +29,9 @@ from kubernetes import client, config
 
 from llmops.api.resource import parse_resource
 from llmops.desired import DesiredState, desired_state
-from llmops.dev import LocalCluster
-from llmops.dev.kubectl import Kubectl, wait_for
 from llmops.planning.facts import ClusterFacts
+from llmops_dev import LocalCluster
+from llmops_dev.kubectl import Kubectl, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "cpu-triton-onnx.yaml"
@@ -200,7 +200,7 @@ def main() -> int:
         kubeconfig = str(cluster.kubeconfig)
         kubectl = Kubectl(kubeconfig)
         kubectl.run("apply", "--server-side", "-f", str(ROOT / "crds" / "llmdeployments.llmops.dev.yaml"))
-        kubectl.run("wait", "--for=condition=Established", "crd/llmdeployments.llmops.dev", "--timeout=60s")
+        kubectl.wait_established("llmdeployments.llmops.dev")
         kubectl.run(
             "create", "-f", "-", stdin=yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": bench_nodes()})
         )

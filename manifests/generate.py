@@ -32,7 +32,7 @@ HEALTH_KEY = "resource.customizations.health.llmops.dev_LLMDeployment"
 def helm_binary() -> str:
     if explicit := os.environ.get("HELM"):
         return explicit
-    from llmops.dev import paths  # noqa: PLC0415 - only needed when HELM is not given
+    from llmops_dev import paths  # noqa: PLC0415 - only needed when HELM is not given
 
     return paths.helm(paths.resolve_bin_dir())
 

@@ -32,7 +32,11 @@ say "starting the embedded cluster"
 .venv/bin/llmops dev up
 say "installing the CRD"
 $kubectl apply --server-side --force-conflicts -f crds/llmdeployments.llmops.dev.yaml >/dev/null
-$kubectl wait --for=condition=Established crd/llmdeployments.llmops.dev --timeout=60s >/dev/null
+# Not `kubectl wait`: it fails at once while a just-created CRD has no status conditions yet.
+for _ in $(seq 120); do
+  [ "$($kubectl get crd llmdeployments.llmops.dev -o jsonpath='{.status.conditions[?(@.type=="Established")].status}')" = True ] && break
+  sleep 0.5
+done
 
 say "starting the operator"
 stop_operator

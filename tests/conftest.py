@@ -1,6 +1,6 @@
 """Fixtures for every test that needs a real Kubernetes control plane (marker `cluster`), shared by the whole suite.
 
-By default one embedded cluster (llmops.dev.LocalCluster) is started per test session in a pytest
+By default one embedded cluster (llmops_dev.LocalCluster) is started per test session in a pytest
 temp directory and stopped at the end; its daemons die with the test process even if it is killed.
 Set LLMOPS_TEST_KUBECONFIG to run against an existing cluster instead, e.g. a running
 `llmops dev up` cluster (`export LLMOPS_TEST_KUBECONFIG=~/.cache/llmops/cluster/kubeconfig`) or kind;
@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from llmops.dev import ClusterError, LocalCluster, paths
-from llmops.dev.kubectl import Kubectl, wait_for
+from llmops_dev import ClusterError, LocalCluster, paths
+from llmops_dev.kubectl import Kubectl, wait_for
 
 ENV_TEST_KUBECONFIG = "LLMOPS_TEST_KUBECONFIG"
 # Set while an embedded cluster runs, so a failing test's report says where its daemons' logs are.

@@ -2,8 +2,10 @@
 # TensorRT-LLM line with the TensorRT engine backend, in the same Triton image that serves the engines,
 # so the engine, the tensorrtllm backend and the Python models of the ensemble are one version.
 # Build from the repository root: docker build -f builders/docker/tensorrt-llm-builder.Dockerfile .
+# The base is a build argument like in the other images (NVIDIA's, so not built where there is no GPU).
+ARG BASE_IMAGE=nvcr.io/nvidia/tritonserver:25.12-trtllm-python-py3
 
-FROM nvcr.io/nvidia/tritonserver:25.12-trtllm-python-py3
+FROM ${BASE_IMAGE}
 ARG TENSORRT_LLM_VERSION=1.1.0
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 ENV PIP_NO_CACHE_DIR=1 \

@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,7 +14,10 @@ from llmops.api.crd import crd_yaml
 from llmops.api.resource import SpecError, parse_resource
 from llmops.desired import desired_state, plan_document
 from llmops.planning.facts import ClusterFacts, pools_from_nodes
+from llmops.planning.imageconfig import ImageConfig, ImageConfigError, parse_image_config
 from llmops.planning.planner import PlanError
+
+IMAGES_CONFIG_ENV = "LLMOPS_IMAGES_CONFIG"
 
 
 def _load_nodes(path: str) -> list[dict[str, Any]]:
@@ -25,6 +29,23 @@ def _load_nodes(path: str) -> list[dict[str, Any]]:
     return [n for n in nodes if n.get("kind", "Node") == "Node"]
 
 
+def _images_config(path: str | None) -> ImageConfig:
+    """The images configuration in FILE; the pinned defaults without one."""
+    if not path:
+        return ImageConfig()
+    try:
+        raw = yaml.safe_load(Path(path).read_text())
+    except (OSError, yaml.YAMLError) as error:
+        raise ImageConfigError([" ".join(str(error).split())]) from None  # YAML errors span lines
+    return parse_image_config(raw)
+
+
+def _config_error(args: argparse.Namespace, error: ImageConfigError) -> int:
+    # One line naming the key, not a traceback: in a pod this is the whole log of the failed start.
+    print(f"error: images config {args.images_config}: {error}", file=sys.stderr)
+    return 2
+
+
 def _dump(document: Any, output: str) -> str:
     if output == "json":
         return json.dumps(document, indent=2)
@@ -33,7 +54,11 @@ def _dump(document: Any, output: str) -> str:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     """Print the plan and every object for each LLMDeployment in the file; refusals exit non-zero."""
-    facts = ClusterFacts(pools=pools_from_nodes(_load_nodes(args.nodes)) if args.nodes else None)
+    try:
+        images = _images_config(args.images_config)
+    except ImageConfigError as error:
+        return _config_error(args, error)
+    facts = ClusterFacts(pools=pools_from_nodes(_load_nodes(args.nodes)) if args.nodes else None, images=images)
     documents, failed = [], False
     for raw in yaml.safe_load_all(Path(args.filename).read_text() if args.filename != "-" else sys.stdin.read()):
         if not raw:
@@ -68,16 +93,33 @@ def cmd_crd(args: argparse.Namespace) -> int:
 
 def cmd_dev(args: argparse.Namespace) -> int:
     """Delegate to the embedded local cluster."""
-    from llmops.dev import cli as dev_cli  # noqa: PLC0415 - only `llmops dev` needs the cluster tooling
-
+    try:
+        # The local cluster lives in e2e/ (package llmops_dev), installed only from a source checkout.
+        from llmops_dev import cli as dev_cli  # noqa: PLC0415
+    except ImportError:
+        print("error: `llmops dev` needs a source checkout installed with `pip install -e .`", file=sys.stderr)
+        return 2
     return dev_cli.main(list(args.dev_args))
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Run the operator."""
+    """Run the operator; a bad images configuration stops it before it connects to anything."""
+    try:
+        images = _images_config(args.images_config)
+    except ImageConfigError as error:
+        return _config_error(args, error)
     from llmops.reconcile import main as operator_main  # noqa: PLC0415 - keeps plan/crd free of kopf
 
-    return operator_main.run(args.namespace, args.metrics_port, args.probe_port, verbose=args.verbose)
+    return operator_main.run(args.namespace, args.metrics_port, args.probe_port, verbose=args.verbose, images=images)
+
+
+def _images_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--images-config",
+        metavar="FILE",
+        default=os.environ.get(IMAGES_CONFIG_ENV) or None,
+        help=f"images configuration: YAML with registry, pullPolicy, one reference per image (${IMAGES_CONFIG_ENV})",
+    )
 
 
 def parser() -> argparse.ArgumentParser:
@@ -89,6 +131,7 @@ def parser() -> argparse.ArgumentParser:
     plan.add_argument("-f", "--filename", required=True, help="LLMDeployment YAML (multi-document; - for stdin)")
     plan.add_argument("--nodes", help="Node objects (kubectl get nodes -o yaml) to plan against")
     plan.add_argument("-o", "--output", choices=["yaml", "json"], default="yaml")
+    _images_option(plan)
     plan.set_defaults(func=cmd_plan)
 
     crd = sub.add_parser("crd", help="print the LLMDeployment CustomResourceDefinition")
@@ -104,6 +147,7 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--metrics-port", type=int, default=8080, help="Prometheus /metrics port (0: off)")
     run.add_argument("--probe-port", type=int, default=8081, help="/healthz port (0: off)")
     run.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    _images_option(run)
     run.set_defaults(func=cmd_run)
     return root
 

@@ -84,3 +84,12 @@ def hook_pod(objects: Iterable[Obj]) -> Obj:
     """The `helm test` hook Pod."""
     (pod,) = [o for o in of_kind(objects, "Pod") if o["metadata"]["annotations"].get("helm.sh/hook") == "test"]
     return pod
+
+
+def images_config_source(pod_spec: Obj) -> tuple[str, str]:
+    """(ConfigMap name, key) of the file the operator container's --images-config names, through its mounts."""
+    container = pod_spec["containers"][0]
+    (path,) = [a.split("=", 1)[1] for a in container["args"] if a.startswith("--images-config=")]
+    (mount,) = [m for m in container["volumeMounts"] if path.startswith(m["mountPath"] + "/")]
+    (volume,) = [v for v in pod_spec["volumes"] if v["name"] == mount["name"]]
+    return volume["configMap"]["name"], path.removeprefix(mount["mountPath"] + "/")

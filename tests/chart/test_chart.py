@@ -28,6 +28,8 @@ from tests.chart.chart import (
 )
 
 SCHEMA = json.loads((CHART / "values.schema.json").read_text())
+IMAGES_ARG = "--images-config=/etc/llmops/images.yaml"
+IMAGES_CONFIGMAP = "llmops-images"
 VALUES = yaml.safe_load((CHART / "values.yaml").read_text())
 CI_IDS = [p.name for p in CI_VALUES]
 # Values typed by Kubernetes itself (the API server validates them; tests/chart dry-runs the render): open objects.
@@ -52,6 +54,7 @@ KUBERNETES_TYPED = {
 
 def test_ci_scenarios_exist() -> None:
     assert CI_IDS == [
+        "airgapped-values.yaml",
         "default-values.yaml",
         "monitoring-values.yaml",
         "namespaced-values.yaml",
@@ -77,7 +80,7 @@ def test_every_scenario_renders_valid_kubernetes_objects(helm: str, values: Path
         name = obj["metadata"]["name"]
         assert re.fullmatch(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?", name), name
         assert len(name) <= 63 or obj["kind"] == "CustomResourceDefinition", name
-    namespaced = {"Deployment", "ServiceAccount", "Service", "NetworkPolicy", "Role", "RoleBinding", "Pod"}
+    namespaced = {"Deployment", "ServiceAccount", "Service", "NetworkPolicy", "Role", "RoleBinding", "Pod", "ConfigMap"}
     for obj in objects:
         if obj["kind"] in namespaced:
             assert obj["metadata"].get("namespace"), f"{obj['kind']} {obj['metadata']['name']} has no namespace"
@@ -170,6 +173,11 @@ def test_schema_rejects_an_unknown_key_at_every_level_of_values(path: tuple[str,
         "metrics.serviceMonitor.interval=30",
         "resources.limits.memory=1Gx",
         "crds.keep=maybe",
+        "images.nim=nvcr.io/nim/nvidia/llm-nim",  # no tag: would mean :latest
+        "images.vllm=Docker.io/vllm:v1 x",
+        "images.registry=mirror",  # no dot, no port: a Docker Hub namespace, not a registry
+        "images.pullPolicy=Sometimes",
+        "images.tritonTRTLLM=nvcr.io/x:1",
     ],
 )
 def test_helm_itself_rejects_bad_values(helm: str, override: str) -> None:
@@ -231,7 +239,7 @@ def test_operator_deployment_shape(helm: str) -> None:
     pod = spec["template"]["spec"]
     (container,) = pod["containers"]
     assert container["image"] == "ghcr.io/llmops-dev/operator:0.1.0"
-    assert container["args"] == ["--metrics-port=8080", "--probe-port=8081"]
+    assert container["args"] == ["--metrics-port=8080", "--probe-port=8081", IMAGES_ARG]
     for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
         assert container[probe]["httpGet"] == {"path": "/healthz", "port": "http-probes"}
     assert container["resources"]["requests"] and container["resources"]["limits"]["memory"]
@@ -250,7 +258,8 @@ def test_restricted_security_context_everywhere(helm: str) -> None:
             assert spec["securityContext"]["runAsNonRoot"] is True
             assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
             assert not any(spec.get(k) for k in ("hostNetwork", "hostPID", "hostIPC"))
-            assert all("emptyDir" in v for v in spec.get("volumes", []))
+            # restricted admits emptyDir and configMap volumes (the images configuration), never a hostPath
+            assert all(v.keys() & {"emptyDir", "configMap"} for v in spec.get("volumes", []))
             for container in spec["containers"]:
                 context = container["securityContext"]
                 assert context["allowPrivilegeEscalation"] is False
@@ -274,7 +283,14 @@ def test_image_digest_wins_over_the_tag(helm: str) -> None:
 def test_namespaced_mode_passes_the_namespaces_to_the_operator(helm: str) -> None:
     objects = render(helm, "--set", "operator.watchNamespaces={team-a,team-b}", "--set", "operator.verbose=true")
     args = one(objects, "Deployment")["spec"]["template"]["spec"]["containers"][0]["args"]
-    assert args == ["--namespace=team-a", "--namespace=team-b", "--metrics-port=8080", "--probe-port=8081", "--verbose"]
+    assert args == [
+        "--namespace=team-a",
+        "--namespace=team-b",
+        "--metrics-port=8080",
+        "--probe-port=8081",
+        IMAGES_ARG,
+        "--verbose",
+    ]
 
 
 def test_helm_test_hook_fetches_the_metrics_service(helm: str) -> None:
@@ -392,7 +408,8 @@ def test_rbac_can_be_left_to_the_user(helm: str) -> None:
 
 
 def test_monitoring_objects_are_off_by_default_and_complete_when_on(helm: str) -> None:
-    assert not [o for o in render(helm) if o["kind"] in {"ServiceMonitor", "PrometheusRule", "ConfigMap"}]
+    assert not [o for o in render(helm) if o["kind"] in {"ServiceMonitor", "PrometheusRule"}]
+    assert [c["metadata"]["name"] for c in of_kind(render(helm), "ConfigMap")] == [IMAGES_CONFIGMAP]
     objects = render(helm, values=[CHART / "ci" / "monitoring-values.yaml"])
     monitor = one(objects, "ServiceMonitor")
     assert monitor["metadata"]["labels"]["release"] == "kube-prometheus-stack"
@@ -406,7 +423,7 @@ def test_monitoring_objects_are_off_by_default_and_complete_when_on(helm: str) -
     rules = yaml.safe_load((CHART / "files" / "prometheus-rules.yaml").read_text())
     rule = one(objects, "PrometheusRule")
     assert rule["spec"]["groups"] == rules["groups"] and rule["spec"]["groups"]
-    dashboards = of_kind(objects, "ConfigMap")
+    dashboards = [c for c in of_kind(objects, "ConfigMap") if c["metadata"]["name"] != IMAGES_CONFIGMAP]
     files = sorted((CHART / "files" / "dashboards").glob("*.json"))
     assert len(dashboards) == len(files) >= 1
     for configmap, path in zip(sorted(dashboards, key=lambda c: c["metadata"]["name"]), files, strict=True):

@@ -23,12 +23,13 @@ from typing import NamedTuple
 import pytest
 import yaml
 
-from llmops.dev.kubectl import Kubectl, wait_for
+from llmops_dev.kubectl import Kubectl, wait_for
 from tests.chart.apiproxy import RecordingProxy
 from tests.chart.argocd import health
-from tests.chart.chart import CHART, CRD_SOURCE, Obj, hook_pod, operator_pod, render
+from tests.chart.chart import CHART, CRD_SOURCE, Obj, hook_pod, images_config_source, operator_pod, render
 from tests.integration.operator_fixtures import OperatorProcess, example, llmd, wait_phase
 from tests.integration.test_operator import precreate_job, rendered
+from tests.unit.test_images import containers
 
 pytestmark = pytest.mark.cluster
 
@@ -80,15 +81,18 @@ class CanI(NamedTuple):
 
 
 class ChartOperator(OperatorProcess):
-    """`llmops run` with the chart Deployment's arguments (local ports instead of the container's)."""
+    """`llmops run` with the chart Deployment's arguments (local ports instead of the container's, and a local
+    copy of the images configuration the pod mounts)."""
 
-    def __init__(self, kubeconfig: str, log: Path, deployment_args: list[str]) -> None:
+    def __init__(self, kubeconfig: str, log: Path, deployment_args: list[str], images_config: Path) -> None:
         super().__init__(kubeconfig, log)
         self.namespace_args = [a for a in deployment_args if a.startswith("--namespace=")]
+        self.images_config = images_config
 
     def start(self) -> None:
         env = {**os.environ, "KUBECONFIG": self.kubeconfig}
         command = [sys.executable, "-m", "llmops.cli", "run", *self.namespace_args]
+        command += ["--images-config", str(self.images_config)]
         command += ["--metrics-port", str(self.metrics_port), "--probe-port", str(self.probe_port)]
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -139,7 +143,7 @@ def _install(helm: str, kubeconfig: str, release: str, namespace: str, *args: st
 
 def _assert_installed(kubectl: Kubectl, namespace: str, release: str) -> None:
     """Everything the chart creates exists; the operator pod was admitted under `restricted` and runs (kwok)."""
-    kubectl.run("wait", "--for=condition=Established", "crd/llmdeployments.llmops.dev", "--timeout=60s")
+    kubectl.wait_established("llmdeployments.llmops.dev")
     kubectl.run("get", "serviceaccount", release, "-n", namespace)
     kubectl.run("get", "clusterrole", release)
     kubectl.run("get", "clusterrolebinding", release)
@@ -178,9 +182,12 @@ def _token_kubeconfig(kubectl: Kubectl, namespace: str, service_account: str, se
 
 def _operator(kubectl: Kubectl, proxy: RecordingProxy, tmp_path: Path, system: str, release: str) -> ChartOperator:
     config = _token_kubeconfig(kubectl, system, release, proxy.url, tmp_path / "operator.kubeconfig")
-    deployment = kubectl.json("get", "deployment", release, "-n", system)
-    args = list(deployment["spec"]["template"]["spec"]["containers"][0]["args"])
-    operator = ChartOperator(str(config), tmp_path / "operator.log", args)
+    pod = kubectl.json("get", "deployment", release, "-n", system)["spec"]["template"]["spec"]
+    args = list(pod["containers"][0]["args"])
+    name, key = images_config_source(pod)  # the pod's mounted file, copied from the installed ConfigMap
+    images = tmp_path / "images.yaml"
+    images.write_text(kubectl.json("get", "configmap", name, "-n", system)["data"][key])
+    operator = ChartOperator(str(config), tmp_path / "operator.log", args, images)
     operator.start()
     return operator
 
@@ -300,6 +307,7 @@ def test_namespaced_install_reconciles_only_its_namespaces_with_roles(
     namespaces += [system, watched, other]
     kubectl.run("apply", "--server-side", "--force-conflicts", "-f", str(CRD_SOURCE))
     values = ["--set", "crds.enabled=false", "--set", f"operator.watchNamespaces={{{watched}}}"]
+    values += ["--set", "images.registry=registry.local:5000"]  # a mirror, through the ConfigMap the pod mounts
     _install(helm, kubeconfig, release, system, *values)
     _assert_installed(kubectl, system, release)
     kubectl.run("get", "role", release, "-n", watched)
@@ -314,6 +322,9 @@ def test_namespaced_install_reconciles_only_its_namespaces_with_roles(
             obj = example("cpu-triton-onnx", serving={"replicas": 1})
             kubectl.apply(obj, namespace=watched)
             assert health(_ready(kubectl, operator, watched, obj["metadata"]["name"]))["status"] == "Healthy"
+            children = kubectl.json("get", "jobs,deployments", "-n", watched)["items"]
+            hosts = {c["image"].split("/", 1)[0] for c in containers(children)}
+            assert hosts == {"registry.local:5000"}, hosts
             assert not operator.denials(), "\n".join(operator.denials()[:20])
             # the other namespace's LLMDeployment is left alone: the operator could not even read it
             assert "status" not in llmd(kubectl, other, "not-watched")

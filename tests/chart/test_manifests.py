@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 from llmops.api.resource import parse_resource
-from llmops.dev import paths
-from llmops.dev.kubectl import Kubectl, wait_for
+from llmops_dev import paths
+from llmops_dev.kubectl import Kubectl, wait_for
 from tests.chart.argocd import HEALTH_LUA
 from tests.chart.chart import CRD_SOURCE, ROOT, load_all
 
@@ -79,6 +79,7 @@ def test_kustomization_builds_the_crd_namespace_and_operator_in_sync_waves() -> 
         "Service",
         "Deployment",
         "NetworkPolicy",
+        "ConfigMap",
     }
     namespace = next(o for o in objects if o["kind"] == "Namespace")
     assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"

@@ -7,7 +7,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from llmops.dev import paths
+from llmops_dev import paths
 
 INSTALL_SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "install-checkov.sh"
 

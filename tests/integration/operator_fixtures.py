@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from llmops.dev.kubectl import Kubectl, wait_for
+from llmops_dev.kubectl import Kubectl, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 CRD = ROOT / "crds" / "llmdeployments.llmops.dev.yaml"

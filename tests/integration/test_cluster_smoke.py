@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from llmops.dev import paths
-from llmops.dev.kubectl import Kubectl, wait_for
-from llmops.dev.nodes import load as load_nodes
+from llmops_dev import paths
+from llmops_dev.kubectl import Kubectl, wait_for
+from llmops_dev.nodes import load as load_nodes
 
 pytestmark = pytest.mark.cluster
 

@@ -14,8 +14,8 @@ import pytest
 
 from llmops.api.resource import parse_resource
 from llmops.desired import DesiredState, desired_state
-from llmops.dev.kubectl import Kubectl, wait_for
 from llmops.planning.facts import ClusterFacts, accelerator_of_node
+from llmops_dev.kubectl import Kubectl, wait_for
 from tests.integration.operator_fixtures import (
     CRD,
     OperatorProcess,
@@ -32,7 +32,7 @@ pytestmark = pytest.mark.cluster
 @pytest.fixture(scope="module")
 def operator(kubeconfig: str, kubectl: Kubectl, tmp_path_factory: pytest.TempPathFactory) -> Iterator[OperatorProcess]:
     kubectl.run("apply", "--server-side", "--force-conflicts", "-f", str(CRD))
-    kubectl.run("wait", "--for=condition=Established", "crd/llmdeployments.llmops.dev", "--timeout=60s")
+    kubectl.wait_established("llmdeployments.llmops.dev")
     process = OperatorProcess(kubeconfig, tmp_path_factory.mktemp("operator") / "operator.log")
     process.start()
     yield process

@@ -25,7 +25,7 @@ INTERVAL = "1s"  # scrape and rule evaluation
 
 def binary(name: str) -> str:
     found = shutil.which(name)
-    assert found, f"{name} is missing: run scripts/install-prometheus.sh"
+    assert found, f"{name} is missing: run scripts/install-debian-packages.sh"
     return found
 
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from llmops.dev.kubectl import Kubectl, wait_for
 from llmops.observability.catalog import CATALOG, Source
 from llmops.observability.conventions import OPERATOR_JOB
+from llmops_dev.kubectl import Kubectl, wait_for
 from tests.integration.operator_fixtures import CRD, OperatorProcess, example, wait_phase
 from tests.observability import promql
 from tests.observability.prometheus import Prometheus, running, wait_until
@@ -45,7 +45,7 @@ def stack(kubeconfig: str, kubectl: Kubectl, tmp_path_factory: pytest.TempPathFa
     """The operator, Prometheus scraping it every second, and LLMDeployments that exercise every metric:
     an ONNX conversion, a GGUF conversion, a cache hit, and one whose Service a quota forbids (errors)."""
     kubectl.run("apply", "--server-side", "--force-conflicts", "-f", str(CRD))
-    kubectl.run("wait", "--for=condition=Established", "crd/llmdeployments.llmops.dev", "--timeout=60s")
+    kubectl.wait_established("llmdeployments.llmops.dev")
     work = tmp_path_factory.mktemp("observability")
     operator = OperatorProcess(kubeconfig, work / "operator.log")
     operator.start()

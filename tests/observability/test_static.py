@@ -159,7 +159,7 @@ def test_rule_file_is_what_the_generator_builds() -> None:
 
 def promtool() -> str:
     found = shutil.which("promtool")
-    assert found, "promtool is missing: run scripts/install-prometheus.sh"
+    assert found, "promtool is missing: run scripts/install-debian-packages.sh"
     return found
 
 

@@ -30,6 +30,6 @@ def test_engine_image_pairing_is_the_same_on_both_sides() -> None:
 
 
 def test_builder_images_have_dockerfiles() -> None:
-    for image in {*images.BUILDER_BY_FORMAT.values(), images.TRITON_ONNX}:
-        name = image.rsplit("/", 1)[-1].split(":")[0]
+    for image in {*images.BUILDER_BY_FORMAT.values(), images.Image.TRITON_ONNX}:
+        name = images.DEFAULTS[image].rsplit("/", 1)[-1].split(":")[0]
         assert (ROOT / "builders" / "docker" / f"{name}.Dockerfile").is_file(), name

@@ -145,3 +145,27 @@ secretKeyRef.
   resources: ["customresourcedefinitions"]
   verbs: ["list", "watch"]
 {{- end }}
+
+{{/* The images configuration ConfigMap: its name, its one key, and where the operator reads it. */}}
+{{- define "llmops.imagesConfigMap" -}}
+{{- printf "%s-images" (include "llmops.fullname" . | trunc 56 | trimSuffix "-") }}
+{{- end }}
+
+{{- define "llmops.imagesFile" -}}
+images.yaml
+{{- end }}
+
+{{- define "llmops.imagesDir" -}}
+/etc/llmops
+{{- end }}
+
+{{/* The non-empty values of images.* as YAML ({} when none is set: every default). */}}
+{{- define "llmops.imagesConfig" -}}
+{{- $images := dict }}
+{{- range $key, $value := .Values.images }}
+{{- if $value }}
+{{- $_ := set $images $key $value }}
+{{- end }}
+{{- end }}
+{{- toYaml $images }}
+{{- end }}

@@ -1,5 +1,6 @@
 """The LLMDeployment resource as a whole, and parsing it with errors that name the field path."""
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -58,14 +59,15 @@ def _path(loc: tuple[int | str, ...]) -> str:
     return "".join(parts)
 
 
-def _problems(error: ValidationError, prefix: str) -> list[str]:
+def field_problems(error: ValidationError, prefix: str, messages: Mapping[str, str] | None = None) -> list[str]:
+    """One line per validation error, naming the field as prefix.a.b[0]; `messages` rewords errors by type."""
     problems = []
     for detail in error.errors():
         # Union members and enum tags add noise to the location; keep the field names only.
         loc = tuple(part for part in detail["loc"] if not str(part).startswith(("function-", "literal[")))
         path = _path(loc)
         where = f"{prefix}.{path}" if prefix and path else prefix or path
-        problems.append(f"{where}: {detail['msg']}")
+        problems.append(f"{where}: {(messages or {}).get(detail['type'], detail['msg'])}")
     return problems
 
 
@@ -74,7 +76,7 @@ def parse_spec(raw: Any) -> LLMDeploymentSpec:
     try:
         return LLMDeploymentSpec.model_validate(raw)
     except ValidationError as error:
-        raise SpecError(_problems(error, "spec")) from None
+        raise SpecError(field_problems(error, "spec")) from None
 
 
 def parse_resource(raw: Any) -> LLMDeployment:
@@ -82,4 +84,4 @@ def parse_resource(raw: Any) -> LLMDeployment:
     try:
         return LLMDeployment.model_validate(raw)
     except ValidationError as error:
-        raise SpecError(_problems(error, "")) from None
+        raise SpecError(field_problems(error, "")) from None

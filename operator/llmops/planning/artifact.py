@@ -25,7 +25,7 @@ class ArtifactInputs:
     max_batch_size: int
     max_input_length: int
     max_output_length: int
-    builder_image: str
+    builder_image: str  # its identity (imageconfig.ImageConfig.identity): the same on any mirror of the registry
     gpu_architecture: str  # sm_90, sm_80 ...; only engines are tied to it
 
     def hashed_fields(self) -> dict[str, object]:

@@ -1,4 +1,4 @@
-"""Cluster facts the planner reads: node pools by accelerator class, monitoring CRDs, known artifacts."""
+"""Cluster facts the planner reads: node pools by accelerator class, monitoring CRDs, known artifacts, images."""
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -6,6 +6,7 @@ from typing import Any
 
 from llmops.api.enums import Accelerator
 from llmops.planning.hardware import CLASS_LABEL, GPU_RESOURCE, PRODUCT_LABEL, class_of_product
+from llmops.planning.imageconfig import ImageConfig
 
 
 @dataclass(frozen=True)
@@ -23,13 +24,15 @@ class ClusterFacts:
     """Everything outside the spec that planning and rendering depend on.
 
     pools is None when nothing is known about nodes (`llmops plan` without --nodes): then an explicit
-    accelerator is trusted and `auto` is refused.
+    accelerator is trusted and `auto` is refused. images is the operator's images configuration
+    (`--images-config`), read once at start.
     """
 
     pools: Mapping[Accelerator, NodePool] | None = None
     service_monitor_crd: bool = False
     resolved_revision: str | None = None
     cached_artifacts: frozenset[str] = field(default_factory=frozenset)
+    images: ImageConfig = field(default_factory=ImageConfig)
 
 
 def _quantity_int(value: Any) -> int:

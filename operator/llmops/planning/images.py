@@ -1,10 +1,11 @@
-"""Every container image llmops renders, pinned in one place.
+"""Every container image llmops renders, pinned in one place, by its key in the images configuration.
 
 The TensorRT-LLM engine path pins a release that still has the TensorRT engine backend (≤ 1.2:
 `convert_checkpoint.py` and `trtllm-build` were removed later) and the Triton image built with that same
 TensorRT-LLM, because an engine only loads in the TensorRT-LLM version that built it.
 """
 
+from enum import StrEnum
 from typing import Final
 
 from llmops.api.enums import ModelFormat, Runtime
@@ -25,20 +26,53 @@ LLAMA_CPP_CPU: Final = "ghcr.io/ggml-org/llama.cpp:server-b6715"
 LLAMA_CPP_CUDA: Final = "ghcr.io/ggml-org/llama.cpp:server-cuda-b6715"
 
 # Builder images: builders/docker/<name>.Dockerfile, each with llmops-build and one conversion toolchain.
-BUILDER_DOWNLOAD: Final = f"{REGISTRY}/gguf-builder:{LLMOPS_VERSION}"  # any builder downloads; the smallest one
-BUILDER_BY_FORMAT: Final[dict[ModelFormat, str]] = {
-    ModelFormat.GGUF: f"{REGISTRY}/gguf-builder:{LLMOPS_VERSION}",
-    ModelFormat.ONNX: f"{REGISTRY}/onnx-builder:{LLMOPS_VERSION}",
-    ModelFormat.TENSORRT_ENGINE: f"{REGISTRY}/tensorrt-llm-builder:{LLMOPS_VERSION}",
-    ModelFormat.SAFETENSORS: BUILDER_DOWNLOAD,
-    ModelFormat.PYTORCH: BUILDER_DOWNLOAD,
+GGUF_BUILDER: Final = f"{REGISTRY}/gguf-builder:{LLMOPS_VERSION}"
+ONNX_BUILDER: Final = f"{REGISTRY}/onnx-builder:{LLMOPS_VERSION}"
+TENSORRT_LLM_BUILDER: Final = f"{REGISTRY}/tensorrt-llm-builder:{LLMOPS_VERSION}"
+
+
+class Image(StrEnum):
+    """An image llmops renders; the value is its key in the images configuration (Helm values `images.*`)."""
+
+    TRITON_TRTLLM = "tritonTrtllm"
+    TRITON_ONNX = "tritonOnnx"
+    TRTLLM_SERVE = "trtllmServe"
+    NIM = "nim"
+    VLLM = "vllm"
+    LLAMA_CPP_CPU = "llamaCppCpu"
+    LLAMA_CPP_CUDA = "llamaCppCuda"
+    GGUF_BUILDER = "ggufBuilder"
+    ONNX_BUILDER = "onnxBuilder"
+    TENSORRT_LLM_BUILDER = "tensorrtLlmBuilder"
+
+
+DEFAULTS: Final[dict[Image, str]] = {
+    Image.TRITON_TRTLLM: TRITON_TRTLLM,
+    Image.TRITON_ONNX: TRITON_ONNX,
+    Image.TRTLLM_SERVE: TRTLLM_SERVE,
+    Image.NIM: NIM,
+    Image.VLLM: VLLM,
+    Image.LLAMA_CPP_CPU: LLAMA_CPP_CPU,
+    Image.LLAMA_CPP_CUDA: LLAMA_CPP_CUDA,
+    Image.GGUF_BUILDER: GGUF_BUILDER,
+    Image.ONNX_BUILDER: ONNX_BUILDER,
+    Image.TENSORRT_LLM_BUILDER: TENSORRT_LLM_BUILDER,
+}
+
+# Any builder downloads; formats served as downloaded use the smallest one.
+BUILDER_BY_FORMAT: Final[dict[ModelFormat, Image]] = {
+    ModelFormat.GGUF: Image.GGUF_BUILDER,
+    ModelFormat.ONNX: Image.ONNX_BUILDER,
+    ModelFormat.TENSORRT_ENGINE: Image.TENSORRT_LLM_BUILDER,
+    ModelFormat.SAFETENSORS: Image.GGUF_BUILDER,
+    ModelFormat.PYTORCH: Image.GGUF_BUILDER,
 }
 
 
-def serving_image(runtime: Runtime, served: ModelFormat, on_gpu: bool) -> str:
-    """The default image of a runtime serving a format."""
+def serving_image(runtime: Runtime, served: ModelFormat, on_gpu: bool) -> Image:
+    """The image of a runtime serving a format."""
     if runtime is Runtime.TRITON:
-        return TRITON_TRTLLM if served is ModelFormat.TENSORRT_ENGINE else TRITON_ONNX
+        return Image.TRITON_TRTLLM if served is ModelFormat.TENSORRT_ENGINE else Image.TRITON_ONNX
     if runtime is Runtime.LLAMA_CPP:
-        return LLAMA_CPP_CUDA if on_gpu else LLAMA_CPP_CPU
-    return {Runtime.TENSORRT_LLM: TRTLLM_SERVE, Runtime.NIM: NIM, Runtime.VLLM: VLLM}[runtime]
+        return Image.LLAMA_CPP_CUDA if on_gpu else Image.LLAMA_CPP_CPU
+    return {Runtime.TENSORRT_LLM: Image.TRTLLM_SERVE, Runtime.NIM: Image.NIM, Runtime.VLLM: Image.VLLM}[runtime]

@@ -57,6 +57,7 @@ class Plan:
     reason: str
     artifact: ArtifactInputs
     serving_image: str
+    builder_image: str  # the image that runs the conversion steps
     scaling: "Scaling"
 
     @property
@@ -68,11 +69,6 @@ class Plan:
     def artifact_key(self) -> str:
         """The content key of the served artifact."""
         return self.artifact.key()
-
-    @property
-    def builder_image(self) -> str:
-        """The image that runs the conversion steps."""
-        return self.artifact.builder_image
 
     def status(self) -> PlanStatus:
         """The plan as status.plan shows it."""
@@ -327,7 +323,8 @@ def plan(spec: LLMDeploymentSpec, facts: ClusterFacts) -> Plan | PlanError:
     scaling = _pick_scaling(spec, runtime, profile)
     if isinstance(scaling, PlanError):
         return scaling
-    opt = spec.optimization
+    opt, builder = spec.optimization, images.BUILDER_BY_FORMAT[served]
+    serving = spec.serving.image or facts.images.reference(images.serving_image(runtime, served, profile.is_nvidia_gpu))
     inputs = ArtifactInputs(
         source=spec.model.source,
         revision=facts.resolved_revision or spec.model.revision,
@@ -339,7 +336,7 @@ def plan(spec: LLMDeploymentSpec, facts: ClusterFacts) -> Plan | PlanError:
         max_batch_size=opt.max_batch_size,
         max_input_length=opt.max_input_length,
         max_output_length=opt.max_output_length,
-        builder_image=images.BUILDER_BY_FORMAT[served],
+        builder_image=facts.images.identity(builder),
         gpu_architecture=profile.sm,
     )
     return Plan(
@@ -353,7 +350,8 @@ def plan(spec: LLMDeploymentSpec, facts: ClusterFacts) -> Plan | PlanError:
         conversion=conversion,
         reason=_reason(spec, profile, runtime, served),
         artifact=inputs,
-        serving_image=spec.serving.image or images.serving_image(runtime, served, profile.is_nvidia_gpu),
+        serving_image=serving,
+        builder_image=facts.images.reference(builder),
         scaling=scaling,
     )
 

@@ -45,9 +45,9 @@ def node_index(*, body: kopf.Body, **_: Any) -> dict[None, dict[str, Any]]:
 
 
 @kopf.on.startup()
-def startup(**_: Any) -> None:
-    """Connect to the API server once."""
-    _state["reconciler"] = Reconciler(Kube())
+def startup(memo: kopf.Memo, **_: Any) -> None:
+    """Connect to the API server once; `llmops run` put the images configuration in the memo."""
+    _state["reconciler"] = Reconciler(Kube(), memo.get("images"))
 
 
 @kopf.daemon(GROUP, VERSION, PLURAL, cancellation_timeout=1.0)

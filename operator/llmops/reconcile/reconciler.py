@@ -10,6 +10,7 @@ from llmops.api.enums import Phase
 from llmops.api.resource import SpecError, parse_resource
 from llmops.desired import DesiredState, desired_state
 from llmops.planning.facts import ClusterFacts
+from llmops.planning.imageconfig import ImageConfig
 from llmops.planning.planner import PlanError
 from llmops.reconcile import applied, metrics
 from llmops.reconcile import conditions as c
@@ -60,8 +61,9 @@ class Outcome:
 class Reconciler:
     """Reconciles LLMDeployments; one instance per operator process."""
 
-    def __init__(self, kube: Kube) -> None:
+    def __init__(self, kube: Kube, images: ImageConfig | None = None) -> None:
         self.kube = kube
+        self.images = images or ImageConfig()
         self.applied = applied.AppliedCache()
         self._service_monitor_crd: tuple[float, bool] = (float("-inf"), False)
 
@@ -90,7 +92,7 @@ class Reconciler:
             crd = await self.kube.has_kind("monitoring.coreos.com/v1", "ServiceMonitor")
             self._service_monitor_crd = (time.monotonic(), crd)
         pinned = revision if COMMIT.match(revision) else None
-        return ClusterFacts(pools=nodes.pools, service_monitor_crd=crd, resolved_revision=pinned)
+        return ClusterFacts(pools=nodes.pools, service_monitor_crd=crd, resolved_revision=pinned, images=self.images)
 
     async def _observe_and_act(self, body: Obj, nodes: ClusterFacts) -> Observed:
         old = body.get("status") or {}

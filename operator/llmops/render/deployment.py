@@ -87,7 +87,7 @@ def deployment(ctx: RenderContext, container: ServingContainer) -> Obj:
     main: Obj = {
         "name": ctx.plan.runtime.value,
         "image": container.image,
-        "imagePullPolicy": "IfNotPresent",
+        "imagePullPolicy": ctx.facts.images.pull_policy.value,
         "ports": [{"name": n, "containerPort": p, "protocol": "TCP"} for n, p in container.ports.items()],
         "env": [{"name": "HOME", "value": "/tmp"}, *container.env, *(e.to_api() for e in ctx.spec.serving.env)],
         "resources": resources(ctx),

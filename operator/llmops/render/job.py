@@ -43,7 +43,7 @@ def _step(ctx: RenderContext, name: str, args: list[str], image: str, extra_env:
     return {
         "name": name,
         "image": image,
-        "imagePullPolicy": "IfNotPresent",
+        "imagePullPolicy": ctx.facts.images.pull_policy.value,
         "command": ["llmops-build"],
         "args": ["--termination-log", TERMINATION_LOG, *args],
         # One journal per artifact, so publish's manifest.json records every step's argv, tools and timings.

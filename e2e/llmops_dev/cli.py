@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from llmops.dev.cluster import ClusterStatus, LocalCluster
-from llmops.dev.errors import ClusterError
+from llmops_dev.cluster import ClusterStatus, LocalCluster
+from llmops_dev.errors import ClusterError
 
 _MIB = 1024 * 1024
 
@@ -16,7 +16,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="llmops dev",
         description="A local Kubernetes control plane (etcd, kube-apiserver, controller-manager, "
-        "scheduler) with kwok-simulated GPU node pools. No Docker needed.",
+        "scheduler) with kwok-simulated GPU node pools and one real worker node (containerd, kubelet, "
+        "kube-proxy, CoreDNS, local-path-provisioner). No Docker needed.",
     )
     parser.add_argument(
         "--state-dir",
@@ -26,7 +27,12 @@ def _parser() -> argparse.ArgumentParser:
         "(default: $LLMOPS_CLUSTER_DIR or ~/.cache/llmops/cluster)",
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("up", help="start the cluster (a no-op when it already runs) and wait for Ready nodes")
+    up = sub.add_parser("up", help="start the cluster (a no-op when it already runs) and wait for Ready nodes")
+    up.add_argument(
+        "--no-real-node",
+        action="store_true",
+        help="kwok pools only: no real worker node (the default runs one when this process is root on Linux)",
+    )
     sub.add_parser("down", help="stop every daemon of the cluster")
     sub.add_parser("status", help="show each daemon and node; exit 0 only when all are healthy")
     return parser
@@ -98,7 +104,8 @@ def _status(cluster: LocalCluster) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Run `up`, `down` or `status`; returns the process exit code."""
     args = _parser().parse_args(argv)
-    cluster = LocalCluster(args.state_dir, progress=_progress)
+    real_node = False if getattr(args, "no_real_node", False) else None
+    cluster = LocalCluster(args.state_dir, progress=_progress, real_node=real_node)
     commands = {"up": _up, "down": _down, "status": _status}
     try:
         return commands[args.command](cluster)

@@ -8,9 +8,23 @@ import subprocess
 import sys
 from pathlib import Path
 
-from llmops.dev.errors import ClusterError
+from llmops_dev.errors import ClusterError
 
 CONTROL_PLANE_BINARIES = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
+NODE_BINARIES = (
+    "containerd",
+    "containerd-shim-runc-v2",
+    "ctr",
+    "crictl",
+    "kubelet",
+    "kube-proxy",
+    "coredns",
+    "local-path-provisioner",
+    "cni/bridge",
+    "cni/host-local",
+    "cni/loopback",
+    "cni/portmap",
+)
 ENV_BIN_DIR = "LLMOPS_BIN_DIR"
 ENV_CLUSTER_DIR = "LLMOPS_CLUSTER_DIR"
 
@@ -31,8 +45,8 @@ def default_state_dir() -> Path:
 
 def assets_dir() -> Path:
     """`e2e/cluster/` of the source checkout this package runs from (an editable install)."""
-    # operator/llmops/dev/paths.py -> the repository root is three levels above the package.
-    root = Path(__file__).resolve().parents[3]
+    # e2e/llmops_dev/paths.py -> the repository root is two levels above the package.
+    root = Path(__file__).resolve().parents[2]
     assets = root / "e2e" / "cluster"
     if not (assets / "nodes.yaml").is_file():
         raise ClusterError(
@@ -50,6 +64,11 @@ def nodes_file() -> Path:
 def storage_file() -> Path:
     """The default StorageClass (its provisioner is a kwok stage)."""
     return assets_dir() / "storage.yaml"
+
+
+def images_manifest() -> Path:
+    """What e2e/images/build-images.sh built: logical name -> image reference and archive."""
+    return cache_root() / "images" / "images.json"
 
 
 def kwok_stage_files() -> list[Path]:

@@ -6,7 +6,7 @@ import socket
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from llmops.dev.pki import ClusterPki
+from llmops_dev.pki import ClusterPki
 
 LOOPBACK = "127.0.0.1"
 SERVICE_CIDR = "10.96.0.0/16"
@@ -104,7 +104,8 @@ class Component:
 
     name: str
     argv: list[str]
-    health_url: str
+    # None: the daemon has no health endpoint; it counts as healthy while it runs.
+    health_url: str | None
     # CA to verify an https health endpoint with; None for plain http.
     health_ca: Path | None
     env: dict[str, str] = field(default_factory=dict)
@@ -137,16 +138,32 @@ def etcd(bin_dir: Path, layout: Layout, ports: Ports) -> Component:
     )
 
 
-def apiserver(bin_dir: Path, layout: Layout, ports: Ports, pki: ClusterPki) -> Component:
-    """kube-apiserver with client-certificate authn, Node+RBAC authz and the default admission chain."""
+def apiserver(bin_dir: Path, layout: Layout, ports: Ports, pki: ClusterPki, address: str = LOOPBACK) -> Component:
+    """kube-apiserver with client-certificate authn, Node+RBAC authz and the default admission chain.
+
+    `address` is where it listens and what it advertises: loopback, or with a real node the host end of
+    the node's veth pair (netns.py), which the node's pods reach through the `kubernetes` Service.
+    """
+    node_flags = (
+        [
+            # The apiserver calls the kubelet (logs, exec, port-forward) and verifies its serving certificate.
+            f"--kubelet-client-certificate={pki.node.apiserver_kubelet_client.cert}",
+            f"--kubelet-client-key={pki.node.apiserver_kubelet_client.key}",
+            f"--kubelet-certificate-authority={pki.ca.cert}",
+            "--kubelet-preferred-address-types=InternalIP",
+        ]
+        if pki.node is not None
+        # The "kubernetes" Service would point at 127.0.0.1, which Endpoints reject; no pod needs it.
+        else ["--endpoint-reconciler-type=none"]
+    )
     return Component(
         name="kube-apiserver",
         argv=[
             str(bin_dir / "kube-apiserver"),
             f"--etcd-servers=http://{LOOPBACK}:{ports.etcd_client}",
-            f"--bind-address={LOOPBACK}",
+            f"--bind-address={address}",
             # Without it the apiserver looks for a default route and exits on a loopback-only host.
-            f"--advertise-address={LOOPBACK}",
+            f"--advertise-address={address}",
             f"--secure-port={ports.apiserver}",
             f"--tls-cert-file={pki.apiserver.cert}",
             f"--tls-private-key-file={pki.apiserver.key}",
@@ -168,12 +185,10 @@ def apiserver(bin_dir: Path, layout: Layout, ports: Ports, pki: ClusterPki) -> C
             "--requestheader-extra-headers-prefix=X-Remote-Extra-",
             f"--proxy-client-cert-file={pki.front_proxy_client.cert}",
             f"--proxy-client-key-file={pki.front_proxy_client.key}",
-            # The "kubernetes" Service would point at 127.0.0.1, which Endpoints reject; no pod
-            # really runs here to need it.
-            "--endpoint-reconciler-type=none",
+            *node_flags,
             "--profiling=false",
         ],
-        health_url=f"https://{LOOPBACK}:{ports.apiserver}/readyz",
+        health_url=f"https://{address}:{ports.apiserver}/readyz",
         health_ca=pki.ca.cert,
     )
 

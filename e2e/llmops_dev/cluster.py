@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -14,12 +15,27 @@ from typing import Any
 
 from kubernetes.client.exceptions import ApiException
 
-from llmops.dev import components, health, kube, kubeconfig, nodes, paths, pki, procs, storage
-from llmops.dev.errors import ClusterError
+from llmops_dev import (
+    components,
+    health,
+    kube,
+    kubeconfig,
+    netns,
+    node,
+    node_addons,
+    node_runtime,
+    nodes,
+    paths,
+    pki,
+    procs,
+    storage,
+)
+from llmops_dev.errors import ClusterError
 
 ORDER = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
+NODE_ORDER = ("containerd", "kubelet", "kube-proxy", "coredns", "local-path-provisioner")
 # Generous for a busy 2-core machine; a warm start takes far less (see e2e/cluster/README.md).
-_HEALTH_TIMEOUT = {"etcd": 30.0, "kube-apiserver": 90.0}
+_HEALTH_TIMEOUT = {"etcd": 30.0, "kube-apiserver": 90.0, "kubelet": 90.0}
 _DEFAULT_HEALTH_TIMEOUT = 60.0
 _NODES_TIMEOUT = 90.0
 _SERVICE_ACCOUNT_TIMEOUT = 60.0
@@ -97,11 +113,17 @@ class LocalCluster:
         bin_dir: Path | None = None,
         progress: Callable[[str], None] = lambda _msg: None,
         die_with_parent: bool = False,
+        real_node: bool | None = None,
+        node_images: tuple[str, ...] | None = None,
     ) -> None:
         self.layout = components.Layout(state_dir or paths.default_state_dir())
         self._bin_dir = bin_dir
         self._progress = progress
         self._die_with_parent = die_with_parent
+        # None: a real node whenever this machine can run one (root on Linux); see real_node_possible.
+        self._real_node = real_node_possible() if real_node is None else real_node
+        # The images the real node imports (by name in the images manifest); None: all of them.
+        self._node_images = node_images
 
     @property
     def state_dir(self) -> Path:
@@ -177,15 +199,26 @@ class LocalCluster:
 
     def _boot(self, bin_dir: Path, state: dict[str, Any]) -> None:
         layout = self.layout
-        certs = pki.generate(layout.pki)
+        network = None
+        if self._real_node:
+            network = netns.create()
+            state["network"] = network.index
+            self._save_state(state)
+            self._progress(f"real node network: namespace {network.netns}, apiserver on {network.host_ip}")
+        address = network.host_ip if network else components.LOOPBACK
+        certs = pki.generate(
+            layout.pki,
+            apiserver_ip=address if network else None,
+            node=(node.NODE_NAME, network.node_ip) if network else None,
+        )
         ports = components.Ports.pick()
-        server = f"https://{components.LOOPBACK}:{ports.apiserver}"
+        server = f"https://{address}:{ports.apiserver}"
         state.update(server=server, ports=ports.as_dict(), health={})
         self._write_kubeconfigs(server, certs)
 
         self._launch(components.etcd(bin_dir, layout, ports), state)
         self._await_healthy("etcd", state)
-        self._launch(components.apiserver(bin_dir, layout, ports, certs), state)
+        self._launch(components.apiserver(bin_dir, layout, ports, certs, address), state)
         self._await_healthy("kube-apiserver", state)
 
         node_objects = nodes.load(paths.nodes_file())
@@ -194,8 +227,9 @@ class LocalCluster:
         with kube.core_v1(self.kubeconfig) as core:
             nodes.create_all(core, node_objects)
         self._progress(f"created {len(node_objects)} nodes from {paths.nodes_file()}")
-        classes = storage.create_storage_classes(self.kubeconfig, paths.storage_file())
-        self._progress(f"created StorageClass {', '.join(classes)} (default)")
+        if network is None:
+            classes = storage.create_storage_classes(self.kubeconfig, paths.storage_file())
+            self._progress(f"created StorageClass {', '.join(classes)} (default, played by kwok)")
 
         self._launch(components.controller_manager(bin_dir, layout, ports, certs), state)
         self._launch(components.scheduler(bin_dir, layout, ports, certs), state)
@@ -203,8 +237,50 @@ class LocalCluster:
         for name in ORDER[2:]:
             self._await_healthy(name, state)
 
-        self._await_nodes([n["metadata"]["name"] for n in node_objects])
+        expected = [n["metadata"]["name"] for n in node_objects]
+        if network is not None:
+            self._boot_node(bin_dir, network, certs, server, state)
+            expected.append(node.NODE_NAME)
+        self._await_nodes(expected)
         self._await_default_service_account()
+
+    def _boot_node(
+        self,
+        bin_dir: Path,
+        network: netns.NodeNetwork,
+        certs: pki.ClusterPki,
+        server: str,
+        state: dict[str, Any],
+    ) -> None:
+        """containerd (and its images), kubelet, kube-proxy, CoreDNS, local-path-provisioner."""
+        shared = paths.cache_root() / "containerd"
+        store_lock = node_runtime.claim_shared_store(shared)
+        layout = node.NodeLayout(self.layout.root, network, shared if store_lock is not None else None)
+        state["containerd_root"] = str(layout.containerd_root)
+        self._save_state(state)
+        images = node_runtime.load_images(paths.images_manifest())
+        sandbox, helper = images["pause"].ref, images["debian"].ref
+        node_runtime.write_files(layout, certs, server, bin_dir, sandbox)
+        storage.create_objects(self.kubeconfig, [*node_addons.rbac(), *node_addons.storage(layout, helper)])
+        self._progress("created the node add-ons' RBAC and StorageClass standard (default, local-path)")
+        try:
+            self._launch(node.containerd(bin_dir, layout), state, pass_fds=() if store_lock is None else (store_lock,))
+        finally:
+            if store_lock is not None:
+                os.close(store_lock)  # containerd holds the lock from here on
+        self._await_healthy("containerd", state)
+        began = time.monotonic()
+        wanted = [i for name, i in images.items() if self._node_images is None or name in self._node_images]
+        imported = node_runtime.import_images(bin_dir, layout, wanted)
+        self._progress(f"imported {len(imported)} of {len(wanted)} images into containerd "
+                       f"({time.monotonic() - began:.1f}s)")  # fmt: skip
+        node_runtime.create_cgroups(layout)
+        self._launch(node.kubelet(bin_dir, layout, certs), state)
+        self._launch(node.kube_proxy(bin_dir, layout), state)
+        self._launch(node.coredns(bin_dir, layout), state)
+        self._launch(node.local_path_provisioner(bin_dir, layout, helper), state)
+        for name in NODE_ORDER[1:]:
+            self._await_healthy(name, state)
 
     def _write_kubeconfigs(self, server: str, certs: pki.ClusterPki) -> None:
         kubeconfig.write(
@@ -227,7 +303,7 @@ class LocalCluster:
                 credentials=creds,
             )
 
-    def _launch(self, component: components.Component, state: dict[str, Any]) -> None:
+    def _launch(self, component: components.Component, state: dict[str, Any], pass_fds: tuple[int, ...] = ()) -> None:
         env = {**_base_env(), **component.env}
         record = procs.start(
             component.name,
@@ -236,6 +312,7 @@ class LocalCluster:
             cwd=self.state_dir,
             env=env,
             die_with_parent=self._die_with_parent,
+            pass_fds=pass_fds,
         )
         state["processes"].append(record.__dict__)
         state["health"][component.name] = {
@@ -259,8 +336,11 @@ class LocalCluster:
                 return f"exited with code {code}"
             return None if procs.is_running(record) else "exited"
 
+        if check["url"] is None:
+            # Nothing to ask: give it a moment to fail on a bad flag or config instead.
+            time.sleep(1.0)
         ok, detail = health.wait_for(
-            lambda: health.probe(check["url"], ca),
+            lambda: (False, reason) if (reason := exited()) else health.probe(check["url"], ca),
             timeout=_HEALTH_TIMEOUT.get(name, _DEFAULT_HEALTH_TIMEOUT),
             abort=exited,
         )
@@ -319,12 +399,22 @@ class LocalCluster:
             return []
         stopped = []
         records = self._records(state)
+        network = netns.NodeNetwork(state["network"]) if "network" in state else None
+        store = Path(state["containerd_root"]) if "containerd_root" in state else None
+        layout = node.NodeLayout(self.layout.root, network, store) if network else None
+        bin_dir = Path(state["bin_dir"])
         for record in reversed(records):
+            if layout is not None and record.name == "containerd":
+                # The kubelet is gone, so nothing restarts the pods: containerd stops them and tears
+                # down their networks; what still remains after it, teardown() removes.
+                node_runtime.drain(bin_dir, layout)
             if procs.is_running(record):
                 stopped.append(record.name)
             procs.stop(record)
             (self.layout.pids / f"{record.name}.pid").unlink(missing_ok=True)
         procs.await_gone(records)
+        if layout is not None:
+            node_runtime.teardown(layout)
         self.layout.state_file.unlink(missing_ok=True)
         return stopped
 
@@ -367,6 +457,11 @@ class LocalCluster:
     def is_healthy(self) -> bool:
         """Running, healthy and all nodes Ready."""
         return self.status().healthy
+
+
+def real_node_possible() -> bool:
+    """A real node needs root (namespaces, mounts, cgroups) on Linux; elsewhere the pools are kwok's only."""
+    return sys.platform == "linux" and os.geteuid() == 0
 
 
 def _base_env() -> dict[str, str]:

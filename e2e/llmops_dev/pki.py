@@ -50,6 +50,20 @@ class ClusterPki:
     kwok: KeyPair
     service_account_key: Path
     service_account_pub: Path
+    # Only with a real node (see node_identities).
+    node: NodePki | None = None
+
+
+@dataclass(frozen=True)
+class NodePki:
+    """The real node's identities: its kubelet, kube-proxy, the apiserver calling the kubelet, add-ons."""
+
+    kubelet: KeyPair
+    kubelet_serving: KeyPair
+    kube_proxy: KeyPair
+    apiserver_kubelet_client: KeyPair
+    coredns: KeyPair
+    local_path_provisioner: KeyPair
 
 
 def _new_key() -> ec.EllipticCurvePrivateKey:
@@ -176,8 +190,28 @@ def _serving(ca: _Authority, directory: Path, stem: str, common_name: str) -> Ke
     return _issue(ca, directory, stem, common_name, server=True, dns_names=_LOOPBACK_NAMES, ips=_LOOPBACK_IPS)
 
 
-def generate(directory: Path) -> ClusterPki:
-    """Write a fresh CA, front-proxy CA, serving/client certificates and a service-account key pair."""
+def _node_pki(ca: _Authority, directory: Path, node_name: str, node_ip: str) -> NodePki:
+    # The names the built-in RBAC bindings and the Node authorizer expect (as kubeadm issues them).
+    return NodePki(
+        kubelet=_issue(ca, directory, "kubelet", f"system:node:{node_name}", organization="system:nodes",
+                       client=True),
+        kubelet_serving=_issue(ca, directory, "kubelet-serving", node_name, server=True,
+                               dns_names=(node_name,), ips=(node_ip,)),
+        kube_proxy=_issue(ca, directory, "kube-proxy", "system:kube-proxy", client=True),
+        apiserver_kubelet_client=_issue(ca, directory, "apiserver-kubelet-client", "kube-apiserver-kubelet-client",
+                                        client=True),
+        coredns=_issue(ca, directory, "coredns", "llmops:coredns", client=True),
+        local_path_provisioner=_issue(ca, directory, "local-path-provisioner", "llmops:local-path-provisioner",
+                                      client=True),
+    )  # fmt: skip
+
+
+def generate(directory: Path, *, apiserver_ip: str | None = None, node: tuple[str, str] | None = None) -> ClusterPki:
+    """Write a fresh CA, front-proxy CA, serving/client certificates and a service-account key pair.
+
+    `apiserver_ip` is an address besides loopback the apiserver serves on (the real node reaches it
+    there); `node` = (name, IP) adds the real node's identities.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     ca = _make_ca(directory, "ca", "llmops-local-ca")
     front_proxy_ca = _make_ca(directory, "front-proxy-ca", "llmops-local-front-proxy-ca")
@@ -199,7 +233,7 @@ def generate(directory: Path) -> ClusterPki:
             "kube-apiserver",
             server=True,
             dns_names=_LOOPBACK_NAMES + _APISERVER_NAMES,
-            ips=(*_LOOPBACK_IPS, SERVICE_IP),
+            ips=(*_LOOPBACK_IPS, SERVICE_IP, *((apiserver_ip,) if apiserver_ip else ())),
         ),
         front_proxy_client=_issue(front_proxy_ca, directory, "front-proxy-client", "front-proxy-client", client=True),
         controller_manager_serving=_serving(
@@ -216,4 +250,5 @@ def generate(directory: Path) -> ClusterPki:
         kwok=_issue(ca, directory, "kwok", "kwok-controller", organization="system:masters", client=True),
         service_account_key=sa_key_path,
         service_account_pub=sa_pub_path,
+        node=_node_pki(ca, directory, *node) if node else None,
     )

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import yaml
 
-from llmops.dev import paths
+from llmops_dev import paths
 
 T = TypeVar("T")
 
@@ -56,6 +56,16 @@ class Kubectl:
         ns = [f"--namespace={namespace}"] if namespace else []
         stream = yaml.safe_dump_all(list(objects), sort_keys=False)
         return self.run("apply", "--server-side", "-f", "-", *ns, stdin=stream).stdout
+
+    def wait_established(self, crd: str, timeout: float = 60.0) -> None:
+        """Wait until the CRD serves its API. (`kubectl wait --for=condition=Established` fails at once instead
+        of waiting while a just-created CRD has no status conditions yet.)"""
+        jsonpath = '{.status.conditions[?(@.type=="Established")].status}'
+
+        def established() -> bool:
+            return self.run("get", f"crd/{crd}", "-o", f"jsonpath={jsonpath}", check=False).stdout == "True"
+
+        wait_for(established, timeout=timeout, what=f"CRD {crd} Established")
 
     def create(
         self, *objects: dict[str, Any], namespace: str | None = None, check: bool = True

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from llmops.dev.errors import ClusterError
+from llmops_dev.errors import ClusterError
 
 _PR_SET_PDEATHSIG = 1
 
@@ -74,6 +74,7 @@ def start(
     cwd: Path,
     env: Mapping[str, str] | None = None,
     die_with_parent: bool = False,
+    pass_fds: Sequence[int] = (),
 ) -> ProcessRecord:
     """Start a daemon detached in a new session, stdout and stderr appended to `log_path`.
 
@@ -91,6 +92,7 @@ def start(
             env=dict(env) if env is not None else None,
             start_new_session=True,
             preexec_fn=_die_with_parent if die_with_parent else None,  # noqa: PLW1509 - only prctl
+            pass_fds=tuple(pass_fds),
         )
     _children[proc.pid] = proc
     stat = _stat(proc.pid)

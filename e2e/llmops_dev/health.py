@@ -10,8 +10,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 
-def probe(url: str, ca_file: Path | None, *, timeout: float = 2.0) -> tuple[bool, str]:
-    """GET `url` (verifying https against `ca_file`); healthy means HTTP 200. Returns (ok, detail)."""
+def probe(url: str | None, ca_file: Path | None, *, timeout: float = 2.0) -> tuple[bool, str]:
+    """GET `url` (verifying https against `ca_file`); healthy means HTTP 200. Returns (ok, detail).
+
+    A daemon without a health endpoint (`url` None) is healthy while it runs; the caller checks that.
+    """
+    if url is None:
+        return True, "no health endpoint"
     context = ssl.create_default_context(cafile=str(ca_file)) if ca_file else None
     try:
         with urllib.request.urlopen(url, timeout=timeout, context=context) as response:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from llmops.dev.pki import KeyPair
+from llmops_dev.pki import KeyPair
 
 CONTEXT = "llmops-local"
 
