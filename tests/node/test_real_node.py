@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 import time
@@ -29,8 +30,14 @@ ON_REAL_NODE = {
 }
 
 
+@functools.cache
+def _images() -> dict[str, node_runtime.Image]:
+    # Read once per session: the cluster imported what the manifest said when it started.
+    return node_runtime.load_images(paths.images_manifest())
+
+
 def image(name: str) -> str:
-    return node_runtime.load_images(paths.images_manifest())[name].ref
+    return _images()[name].ref
 
 
 def pod(name: str, image_ref: str, command: list[str], **spec: Any) -> dict[str, Any]:
