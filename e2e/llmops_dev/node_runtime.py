@@ -6,6 +6,7 @@ import contextlib
 import fcntl
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -207,7 +208,7 @@ def teardown(layout: NodeLayout) -> None:
     _remove_cgroups(layout)
     if netns.exists(layout.network):
         netns.destroy(layout.network)
-    subprocess.run(["rm", "-rf", str(layout.run)], check=False)
+    shutil.rmtree(layout.run, ignore_errors=True)
 
 
 def leftovers(layout: NodeLayout) -> list[str]:

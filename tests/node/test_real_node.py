@@ -41,13 +41,15 @@ def image(name: str) -> str:
 
 
 def pod(name: str, image_ref: str, command: list[str], **spec: Any) -> dict[str, Any]:
+    """A pod on the real node; `container=` adds fields to its one container, the rest goes to the pod spec."""
+    extra = {k: v for k, v in spec.items() if k != "container"}
     container = {"name": "main", "image": image_ref, "imagePullPolicy": "Never", "command": command,
-                 "securityContext": RESTRICTED, **spec.pop("container", {})}  # fmt: skip
+                 "securityContext": RESTRICTED, **spec.get("container", {})}  # fmt: skip
     return {
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": {"name": name, "labels": {"app": name}},
-        "spec": {"restartPolicy": "Never", **ON_REAL_NODE, "containers": [container], **spec},
+        "spec": {"restartPolicy": "Never", **ON_REAL_NODE, "containers": [container], **extra},
     }
 
 
@@ -138,10 +140,10 @@ def test_a_claim_of_the_default_class_is_a_real_directory_shared_by_two_pods(
     pv = kubectl.json("get", "pv", pv_name)
     assert pv["spec"]["storageClassName"] == "standard"
     host_dir = Path(pv["spec"]["hostPath"]["path"])
-    apply(kubectl, namespace, pod("writer", image("debian"), ["sh", "-c", "echo written-by-writer > /data/note"],
-                                  **json.loads(json.dumps(volume))))  # fmt: skip
+    writer = pod("writer", image("debian"), ["sh", "-c", "echo written-by-writer > /data/note"], **volume)
+    apply(kubectl, namespace, writer)
     assert wait_phase(kubectl, namespace, "writer", ("Succeeded", "Failed")) == "Succeeded"
-    apply(kubectl, namespace, pod("reader", image("debian"), ["cat", "/data/note"], **json.loads(json.dumps(volume))))
+    apply(kubectl, namespace, pod("reader", image("debian"), ["cat", "/data/note"], **volume))
     assert wait_phase(kubectl, namespace, "reader", ("Succeeded", "Failed")) == "Succeeded"
     assert kubectl.run("logs", "-n", namespace, "reader").stdout.strip() == "written-by-writer"
     # The claim is a directory on this machine, under the cluster's state dir.
