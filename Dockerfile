@@ -15,7 +15,7 @@ WORKDIR /src
 COPY requirements-operator.txt ./
 RUN /opt/llmops/bin/pip install --require-hashes --no-deps -r requirements-operator.txt
 # Then llmops itself, built with the locked setuptools (no build isolation: nothing unpinned is fetched).
-COPY pyproject.toml README.md ./
+COPY pyproject.toml ./
 COPY operator ./operator
 COPY builders ./builders
 RUN /opt/llmops/bin/pip install --no-deps --no-build-isolation . \

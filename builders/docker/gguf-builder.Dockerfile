@@ -40,7 +40,7 @@ COPY --from=llama-cpp /llama.cpp/convert_hf_to_gguf.py /opt/llama.cpp/convert_hf
 COPY --from=llama-cpp /llama.cpp/conversion /opt/llama.cpp/conversion
 COPY --from=llama-cpp /llama.cpp/gguf-py /opt/llama.cpp/gguf-py
 COPY --from=llama-cpp /llama.cpp/build/bin/llama-quantize /usr/local/bin/llama-quantize
-COPY pyproject.toml README.md /src/
+COPY pyproject.toml /src/
 COPY builders /src/builders
 COPY operator /src/operator
 RUN pip install --no-cache-dir /src && rm -rf /src

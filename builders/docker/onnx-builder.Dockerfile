@@ -18,7 +18,7 @@ RUN pip install --no-cache-dir --index-url "${TORCH_INDEX_URL}" "torch==${TORCH_
 # hadolint ignore=DL3059
 RUN pip install --no-cache-dir transformers==4.57.6 optimum-onnx==0.1.0 onnx==1.23.2 onnxruntime==1.32.0 \
       sentencepiece==0.2.1 "protobuf>=4.21,<7" "huggingface-hub>=0.34,<1.0"
-COPY pyproject.toml README.md /src/
+COPY pyproject.toml /src/
 COPY builders /src/builders
 COPY operator /src/operator
 RUN pip install --no-cache-dir /src && rm -rf /src

@@ -21,7 +21,7 @@ RUN mkdir -p /opt/tensorrt_llm \
       "TensorRT-LLM-${TENSORRT_LLM_VERSION}/examples" "TensorRT-LLM-${TENSORRT_LLM_VERSION}/triton_backend/all_models" \
  && test -f /opt/tensorrt_llm/examples/models/core/llama/convert_checkpoint.py \
  && test -f /opt/tensorrt_llm/examples/quantization/quantize.py
-COPY pyproject.toml README.md /src/
+COPY pyproject.toml /src/
 COPY builders /src/builders
 COPY operator /src/operator
 RUN pip install --no-cache-dir /src && rm -rf /src

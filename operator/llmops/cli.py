@@ -13,11 +13,18 @@ import yaml
 from llmops.api.crd import crd_yaml
 from llmops.api.resource import SpecError, parse_resource
 from llmops.desired import desired_state, plan_document
+from llmops.planning.conversionconfig import (
+    HF_ENDPOINT_ENV,
+    ConversionConfig,
+    ConversionConfigError,
+    parse_conversion_config,
+)
 from llmops.planning.facts import ClusterFacts, pools_from_nodes
 from llmops.planning.imageconfig import ImageConfig, ImageConfigError, parse_image_config
 from llmops.planning.planner import PlanError
 
 IMAGES_CONFIG_ENV = "LLMOPS_IMAGES_CONFIG"
+CONVERSION_CONFIG_ENV = "LLMOPS_CONVERSION_CONFIG"
 
 
 def _load_nodes(path: str) -> list[dict[str, Any]]:
@@ -29,20 +36,37 @@ def _load_nodes(path: str) -> list[dict[str, Any]]:
     return [n for n in nodes if n.get("kind", "Node") == "Node"]
 
 
-def _images_config(path: str | None) -> ImageConfig:
-    """The images configuration in FILE; the pinned defaults without one."""
+class _ConfigError(Exception):
+    """A configuration file the operator cannot use: which one, and every bad key."""
+
+
+def _read_config(path: str | None, what: str) -> Any:
     if not path:
-        return ImageConfig()
+        return None
     try:
-        raw = yaml.safe_load(Path(path).read_text())
+        return yaml.safe_load(Path(path).read_text())
     except (OSError, yaml.YAMLError) as error:
-        raise ImageConfigError([" ".join(str(error).split())]) from None  # YAML errors span lines
-    return parse_image_config(raw)
+        raise _ConfigError(f"{what} config {path}: {' '.join(str(error).split())}") from None  # YAML errors span lines
 
 
-def _config_error(args: argparse.Namespace, error: ImageConfigError) -> int:
+def _configuration(args: argparse.Namespace) -> tuple[ImageConfig, ConversionConfig]:
+    """The images and conversion configurations (pinned defaults without files); the Hub from HF_ENDPOINT."""
+    try:
+        images = parse_image_config(_read_config(args.images_config, "images"))
+    except ImageConfigError as error:
+        raise _ConfigError(f"images config {args.images_config}: {error}") from None
+    try:
+        raw = _read_config(args.conversion_config, "conversion")
+        conversion = parse_conversion_config(raw, os.environ.get(HF_ENDPOINT_ENV, ""))
+    except ConversionConfigError as error:
+        where = args.conversion_config or f"(${HF_ENDPOINT_ENV})"
+        raise _ConfigError(f"conversion config {where}: {error}") from None
+    return images, conversion
+
+
+def _config_error(error: _ConfigError) -> int:
     # One line naming the key, not a traceback: in a pod this is the whole log of the failed start.
-    print(f"error: images config {args.images_config}: {error}", file=sys.stderr)
+    print(f"error: {error}", file=sys.stderr)
     return 2
 
 
@@ -55,10 +79,11 @@ def _dump(document: Any, output: str) -> str:
 def cmd_plan(args: argparse.Namespace) -> int:
     """Print the plan and every object for each LLMDeployment in the file; refusals exit non-zero."""
     try:
-        images = _images_config(args.images_config)
-    except ImageConfigError as error:
-        return _config_error(args, error)
-    facts = ClusterFacts(pools=pools_from_nodes(_load_nodes(args.nodes)) if args.nodes else None, images=images)
+        images, conversion = _configuration(args)
+    except _ConfigError as error:
+        return _config_error(error)
+    pools = pools_from_nodes(_load_nodes(args.nodes)) if args.nodes else None
+    facts = ClusterFacts(pools=pools, images=images, conversion=conversion)
     documents, failed = [], False
     for raw in yaml.safe_load_all(Path(args.filename).read_text() if args.filename != "-" else sys.stdin.read()):
         if not raw:
@@ -103,22 +128,31 @@ def cmd_dev(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Run the operator; a bad images configuration stops it before it connects to anything."""
+    """Run the operator; a bad configuration stops it before it connects to anything."""
     try:
-        images = _images_config(args.images_config)
-    except ImageConfigError as error:
-        return _config_error(args, error)
+        images, conversion = _configuration(args)
+    except _ConfigError as error:
+        return _config_error(error)
     from llmops.reconcile import main as operator_main  # noqa: PLC0415 - keeps plan/crd free of kopf
 
-    return operator_main.run(args.namespace, args.metrics_port, args.probe_port, verbose=args.verbose, images=images)
+    return operator_main.run(
+        args.namespace, args.metrics_port, args.probe_port, verbose=args.verbose, images=images, conversion=conversion
+    )
 
 
-def _images_option(command: argparse.ArgumentParser) -> None:
+def _config_options(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "--images-config",
         metavar="FILE",
         default=os.environ.get(IMAGES_CONFIG_ENV) or None,
         help=f"images configuration: YAML with registry, pullPolicy, one reference per image (${IMAGES_CONFIG_ENV})",
+    )
+    command.add_argument(
+        "--conversion-config",
+        metavar="FILE",
+        default=os.environ.get(CONVERSION_CONFIG_ENV) or None,
+        help="conversion configuration: YAML with nodeSelector and tolerations of the CPU-side Jobs, and "
+        f"hubEndpoint (default: ${HF_ENDPOINT_ENV}) (${CONVERSION_CONFIG_ENV})",
     )
 
 
@@ -131,7 +165,7 @@ def parser() -> argparse.ArgumentParser:
     plan.add_argument("-f", "--filename", required=True, help="LLMDeployment YAML (multi-document; - for stdin)")
     plan.add_argument("--nodes", help="Node objects (kubectl get nodes -o yaml) to plan against")
     plan.add_argument("-o", "--output", choices=["yaml", "json"], default="yaml")
-    _images_option(plan)
+    _config_options(plan)
     plan.set_defaults(func=cmd_plan)
 
     crd = sub.add_parser("crd", help="print the LLMDeployment CustomResourceDefinition")
@@ -147,7 +181,7 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--metrics-port", type=int, default=8080, help="Prometheus /metrics port (0: off)")
     run.add_argument("--probe-port", type=int, default=8081, help="/healthz port (0: off)")
     run.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    _images_option(run)
+    _config_options(run)
     run.set_defaults(func=cmd_run)
     return root
 

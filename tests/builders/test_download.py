@@ -2,123 +2,44 @@
 
 from __future__ import annotations
 
-import hashlib
+import dataclasses
 import json
 import subprocess
-import threading
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, ClassVar
-from urllib.parse import unquote, urlparse
 
 import pytest
 
+from llmops_dev.hub import ModelHub, Repo, read_repo
+
 CliRunner = Callable[..., subprocess.CompletedProcess[str]]
-COMMIT = "0123456789abcdef0123456789abcdef01234567"
 TOKEN = "hf_abcdefghijklmnopqrstuvwxyz123456"
-
-
-class FakeHub(BaseHTTPRequestHandler):
-    """Just enough of the Hub's API for huggingface_hub: repo info, file HEAD/GET, its error headers."""
-
-    files: ClassVar[dict[str, bytes]] = {}
-    repos: ClassVar[dict[str, str]] = {}  # repo id -> "public" | "gated"
-    huge: ClassVar[set[str]] = set()  # files whose listed size is absurd (the disk-space pre-check)
-    requests: ClassVar[list[str]] = []
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return
-
-    def _error(self, status: int, code: str, message: str) -> None:
-        body = json.dumps({"error": message}).encode()
-        self.send_response(status)
-        self.send_header("X-Error-Code", code)
-        self.send_header("X-Error-Message", message)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def _repo_checks(self, repo: str, revision: str) -> bool:
-        if repo not in self.repos:
-            self._error(404, "RepoNotFound", "Repository not found")
-            return False
-        if self.repos[repo] == "gated":
-            self._error(
-                401 if not self.headers.get("Authorization") else 403, "GatedRepo", "Access to model is restricted"
-            )
-            return False
-        if revision not in ("main", COMMIT):
-            self._error(404, "RevisionNotFound", f"Invalid rev id: {revision}")
-            return False
-        return True
-
-    def _send(self, body: bytes, extra: dict[str, str], head: bool) -> None:
-        self.send_response(200)
-        for key, value in extra.items():
-            self.send_header(key, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if not head:
-            self.wfile.write(body)
-
-    def _route(self, head: bool) -> None:
-        path = unquote(urlparse(self.path).path)
-        self.requests.append(f"{self.command} {path}")
-        parts = path.strip("/").split("/")
-        if parts[:2] == ["api", "models"] and "revision" in parts:
-            i = parts.index("revision")
-            repo, revision = "/".join(parts[2:i]), "/".join(parts[i + 1 :])
-            if self._repo_checks(repo, revision):
-                siblings = [
-                    {"rfilename": name, "size": 10**15 if name in self.huge else len(data)}
-                    for name, data in sorted(self.files.items())
-                ]
-                info = {"id": repo, "modelId": repo, "sha": COMMIT, "siblings": siblings, "private": False}
-                self._send(json.dumps(info).encode(), {"Content-Type": "application/json"}, head)
-            return
-        if len(parts) >= 5 and parts[2] == "resolve":
-            repo, revision, name = "/".join(parts[:2]), parts[3], "/".join(parts[4:])
-            if not self._repo_checks(repo, revision):
-                return
-            if name not in self.files:
-                self._error(404, "EntryNotFound", "Entry not found")
-                return
-            data = self.files[name]
-            etag = hashlib.sha256(data).hexdigest()
-            self._send(data, {"X-Repo-Commit": COMMIT, "ETag": f'"{etag}"', "Accept-Ranges": "bytes"}, head)
-            return
-        self._error(404, "RepoNotFound", "Not found")
-
-    def do_GET(self) -> None:
-        self._route(head=False)
-
-    def do_HEAD(self) -> None:
-        self._route(head=True)
+ACCEPTED = "hf_accepted0123456789abcdefghijklmn"
 
 
 @pytest.fixture(scope="module")
-def hub(tiny_model: Path) -> Iterator[str]:
-    FakeHub.files = {p.name: p.read_bytes() for p in tiny_model.iterdir() if p.is_file()}
-    FakeHub.repos = {"test/tiny-llama": "public", "test/gated": "gated"}
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeHub)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+def hub(tiny_model: Path) -> Iterator[ModelHub]:
+    """The local model hub (llmops_dev.hub) serving the tiny model, and a gated repo only TOKEN can read."""
+    with ModelHub() as server:
+        server.add("test/tiny-llama", read_repo(tiny_model))
+        server.add("test/gated", Repo(read_repo(tiny_model).files, gated=True, tokens=frozenset({ACCEPTED})))
+        yield server
 
 
 @pytest.fixture
-def online(hub: str, tmp_path: Path) -> dict[str, str]:
-    """Environment for a CLI run that talks to the fake hub, with an empty HF cache."""
-    return {"HF_ENDPOINT": hub, "HF_HUB_OFFLINE": "0", "HF_HOME": str(tmp_path / "hf-home")}
+def commit(hub: ModelHub) -> str:
+    return hub.repos["test/tiny-llama"].commit
 
 
-def test_resolve_prints_the_commit(cli: CliRunner, online: dict[str, str]) -> None:
+@pytest.fixture
+def online(hub: ModelHub, tmp_path: Path) -> dict[str, str]:
+    """Environment for a CLI run that talks to the local hub, with an empty HF cache."""
+    return {"HF_ENDPOINT": hub.url, "HF_HUB_OFFLINE": "0", "HF_HOME": str(tmp_path / "hf-home")}
+
+
+def test_resolve_prints_the_commit(cli: CliRunner, online: dict[str, str], commit: str) -> None:
     proc = cli("resolve", "--source", "hf://test/tiny-llama", "--revision", "main", env=online)
-    assert proc.stdout.strip() == COMMIT
+    assert proc.stdout.strip() == commit
 
 
 def test_resolve_pvc_returns_the_revision_unchanged(cli: CliRunner) -> None:
@@ -126,7 +47,7 @@ def test_resolve_pvc_returns_the_revision_unchanged(cli: CliRunner) -> None:
 
 
 def test_download_fetches_the_pinned_snapshot(
-    cli: CliRunner, online: dict[str, str], tmp_path: Path, tiny_model: Path
+    *, cli: CliRunner, online: dict[str, str], tmp_path: Path, tiny_model: Path, hub: ModelHub, commit: str
 ) -> None:
     dest = tmp_path / "model"
     proc = cli(
@@ -138,25 +59,38 @@ def test_download_fetches_the_pinned_snapshot(
     assert (dest / "model.safetensors").read_bytes() == (tiny_model / "model.safetensors").read_bytes()
     assert (dest / "tokenizer.model").is_file() and (dest / "config.json").is_file()
     record = json.loads((dest / ".llmops-source.json").read_text())
-    assert record == {"source": "hf://test/tiny-llama", "revision": "main", "resolvedRevision": COMMIT}
+    assert record == {"source": "hf://test/tiny-llama", "revision": "main", "resolvedRevision": commit}
     # Files are fetched by commit, not by the branch name, so a moving branch cannot mix revisions.
-    assert any(r.startswith(f"GET /test/tiny-llama/resolve/{COMMIT}/model.safetensors") for r in FakeHub.requests)
+    assert any(r.startswith(f"GET /test/tiny-llama/resolve/{commit}/model.safetensors") for r in hub.requests)
 
 
-def test_download_skips_files_outside_the_patterns(cli: CliRunner, online: dict[str, str], tmp_path: Path) -> None:
+def test_download_skips_files_outside_the_patterns(
+    cli: CliRunner, online: dict[str, str], tmp_path: Path, commit: str
+) -> None:
     dest = tmp_path / "model"
-    cli("download", "--source", "hf://test/tiny-llama", "--revision", COMMIT, "--dest", str(dest),
+    cli("download", "--source", "hf://test/tiny-llama", "--revision", commit, "--dest", str(dest),
         "--allow-pattern", "config.json", env=online)  # fmt: skip
     assert sorted(p.name for p in dest.iterdir() if not p.name.startswith(".")) == ["config.json"]
 
 
-def test_rerun_resumes_without_refetching(cli: CliRunner, online: dict[str, str], tmp_path: Path) -> None:
+def test_rerun_resumes_without_refetching(
+    cli: CliRunner, online: dict[str, str], tmp_path: Path, hub: ModelHub
+) -> None:
     dest = tmp_path / "model"
     args = ("download", "--source", "hf://test/tiny-llama", "--revision", "main", "--dest", str(dest))
     cli(*args, env=online)
-    FakeHub.requests.clear()
+    hub.requests.clear()
     cli(*args, env=online)
-    assert not [r for r in FakeHub.requests if r.startswith("GET /test/tiny-llama/resolve/")]
+    assert not [r for r in hub.requests if r.startswith("GET /test/tiny-llama/resolve/")]
+
+
+def test_a_gated_repo_downloads_with_an_accepted_token(
+    cli: CliRunner, online: dict[str, str], tmp_path: Path, tiny_model: Path
+) -> None:
+    dest = tmp_path / "model"
+    cli("download", "--source", "hf://test/gated", "--revision", "main", "--dest", str(dest),
+        env={**online, "HF_TOKEN": ACCEPTED})  # fmt: skip
+    assert (dest / "model.safetensors").read_bytes() == (tiny_model / "model.safetensors").read_bytes()
 
 
 @pytest.mark.parametrize(
@@ -199,17 +133,15 @@ def test_unreachable_hub_is_reported(
 
 
 def test_not_enough_disk_fails_before_downloading(
-    cli: CliRunner, online: dict[str, str], tmp_path: Path, termination_log: Path
+    *, cli: CliRunner, online: dict[str, str], tmp_path: Path, termination_log: Path, hub: ModelHub, commit: str
 ) -> None:
-    FakeHub.huge = {"model.safetensors"}
-    try:
-        proc = cli("download", "--source", "hf://test/tiny-llama", "--revision", "main",
-                   "--dest", str(tmp_path / "d"), env=online, check=False)  # fmt: skip
-    finally:
-        FakeHub.huge = set()
+    tiny = hub.repos["test/tiny-llama"]
+    hub.add("test/huge", dataclasses.replace(tiny, listed_sizes={"model.safetensors": 10**15}))
+    proc = cli("download", "--source", "hf://test/huge", "--revision", "main",
+               "--dest", str(tmp_path / "d"), env=online, check=False)  # fmt: skip
     assert proc.returncode == 1
     reason = termination_log.read_text()
-    assert reason.startswith(f"download: disk full: test/tiny-llama@{COMMIT[:12]} needs 931322.6 GiB but ")
+    assert reason.startswith(f"download: disk full: test/huge@{commit[:12]} needs 931322.6 GiB but ")
     assert reason.rstrip().endswith("GiB free (raise spec.storage.size)")
     assert not (tmp_path / "d" / "model.safetensors").exists()
 

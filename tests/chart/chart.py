@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -86,10 +86,19 @@ def hook_pod(objects: Iterable[Obj]) -> Obj:
     return pod
 
 
-def images_config_source(pod_spec: Obj) -> tuple[str, str]:
-    """(ConfigMap name, key) of the file the operator container's --images-config names, through its mounts."""
+def mounted_config(pod_spec: Obj, flag: str, configmap: Callable[[str], Obj | None]) -> str:
+    """The text of the file the operator container's FLAG (--images-config) names, through its mounts: a
+    ConfigMap volume or a projected one of several; `configmap` looks a ConfigMap up by name."""
     container = pod_spec["containers"][0]
-    (path,) = [a.split("=", 1)[1] for a in container["args"] if a.startswith("--images-config=")]
+    (path,) = [a.split("=", 1)[1] for a in container["args"] if a.startswith(f"{flag}=")]
     (mount,) = [m for m in container["volumeMounts"] if path.startswith(m["mountPath"] + "/")]
     (volume,) = [v for v in pod_spec["volumes"] if v["name"] == mount["name"]]
-    return volume["configMap"]["name"], path.removeprefix(mount["mountPath"] + "/")
+    key = path.removeprefix(mount["mountPath"] + "/")
+    sources = [volume] if "configMap" in volume else volume["projected"]["sources"]
+    texts = []
+    for source in sources:
+        data = (configmap(source["configMap"]["name"]) or {}).get("data") or {}
+        if key in data:
+            texts.append(data[key])
+    (text,) = texts
+    return str(text)

@@ -28,8 +28,8 @@ from tests.chart.chart import (
 )
 
 SCHEMA = json.loads((CHART / "values.schema.json").read_text())
-IMAGES_ARG = "--images-config=/etc/llmops/images.yaml"
-IMAGES_CONFIGMAP = "llmops-images"
+CONFIG_ARGS = ["--images-config=/etc/llmops/images.yaml", "--conversion-config=/etc/llmops/conversion.yaml"]
+CONFIGMAPS = ["llmops-conversion", "llmops-images"]
 VALUES = yaml.safe_load((CHART / "values.yaml").read_text())
 CI_IDS = [p.name for p in CI_VALUES]
 # Values typed by Kubernetes itself (the API server validates them; tests/chart dry-runs the render): open objects.
@@ -38,6 +38,7 @@ KUBERNETES_TYPED = {
     "affinity.podAffinity",
     "affinity.podAntiAffinity",
     "tolerations[]",
+    "conversion.tolerations[]",
     "networkPolicy.from[]",
     "podSecurityContext.seLinuxOptions",
     "podSecurityContext.appArmorProfile",
@@ -239,7 +240,7 @@ def test_operator_deployment_shape(helm: str) -> None:
     pod = spec["template"]["spec"]
     (container,) = pod["containers"]
     assert container["image"] == "ghcr.io/llmops-dev/operator:0.1.0"
-    assert container["args"] == ["--metrics-port=8080", "--probe-port=8081", IMAGES_ARG]
+    assert container["args"] == ["--metrics-port=8080", "--probe-port=8081", *CONFIG_ARGS]
     for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
         assert container[probe]["httpGet"] == {"path": "/healthz", "port": "http-probes"}
     assert container["resources"]["requests"] and container["resources"]["limits"]["memory"]
@@ -259,7 +260,7 @@ def test_restricted_security_context_everywhere(helm: str) -> None:
             assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
             assert not any(spec.get(k) for k in ("hostNetwork", "hostPID", "hostIPC"))
             # restricted admits emptyDir and configMap volumes (the images configuration), never a hostPath
-            assert all(v.keys() & {"emptyDir", "configMap"} for v in spec.get("volumes", []))
+            assert all(v.keys() & {"emptyDir", "configMap", "projected"} for v in spec.get("volumes", []))
             for container in spec["containers"]:
                 context = container["securityContext"]
                 assert context["allowPrivilegeEscalation"] is False
@@ -288,7 +289,7 @@ def test_namespaced_mode_passes_the_namespaces_to_the_operator(helm: str) -> Non
         "--namespace=team-b",
         "--metrics-port=8080",
         "--probe-port=8081",
-        IMAGES_ARG,
+        *CONFIG_ARGS,
         "--verbose",
     ]
 
@@ -409,7 +410,7 @@ def test_rbac_can_be_left_to_the_user(helm: str) -> None:
 
 def test_monitoring_objects_are_off_by_default_and_complete_when_on(helm: str) -> None:
     assert not [o for o in render(helm) if o["kind"] in {"ServiceMonitor", "PrometheusRule"}]
-    assert [c["metadata"]["name"] for c in of_kind(render(helm), "ConfigMap")] == [IMAGES_CONFIGMAP]
+    assert sorted(c["metadata"]["name"] for c in of_kind(render(helm), "ConfigMap")) == CONFIGMAPS
     objects = render(helm, values=[CHART / "ci" / "monitoring-values.yaml"])
     monitor = one(objects, "ServiceMonitor")
     assert monitor["metadata"]["labels"]["release"] == "kube-prometheus-stack"
@@ -423,7 +424,7 @@ def test_monitoring_objects_are_off_by_default_and_complete_when_on(helm: str) -
     rules = yaml.safe_load((CHART / "files" / "prometheus-rules.yaml").read_text())
     rule = one(objects, "PrometheusRule")
     assert rule["spec"]["groups"] == rules["groups"] and rule["spec"]["groups"]
-    dashboards = [c for c in of_kind(objects, "ConfigMap") if c["metadata"]["name"] != IMAGES_CONFIGMAP]
+    dashboards = [c for c in of_kind(objects, "ConfigMap") if c["metadata"]["name"] not in CONFIGMAPS]
     files = sorted((CHART / "files" / "dashboards").glob("*.json"))
     assert len(dashboards) == len(files) >= 1
     for configmap, path in zip(sorted(dashboards, key=lambda c: c["metadata"]["name"]), files, strict=True):

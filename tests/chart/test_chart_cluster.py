@@ -26,7 +26,7 @@ import yaml
 from llmops_dev.kubectl import Kubectl, wait_for
 from tests.chart.apiproxy import RecordingProxy
 from tests.chart.argocd import health
-from tests.chart.chart import CHART, CRD_SOURCE, Obj, hook_pod, images_config_source, operator_pod, render
+from tests.chart.chart import CHART, CRD_SOURCE, Obj, hook_pod, mounted_config, operator_pod, render
 from tests.integration.operator_fixtures import OperatorProcess, example, llmd, wait_phase
 from tests.integration.test_operator import precreate_job, rendered
 from tests.unit.test_images import containers
@@ -82,17 +82,19 @@ class CanI(NamedTuple):
 
 class ChartOperator(OperatorProcess):
     """`llmops run` with the chart Deployment's arguments (local ports instead of the container's, and a local
-    copy of the images configuration the pod mounts)."""
+    copy of the images and conversion configuration the pod mounts)."""
 
-    def __init__(self, kubeconfig: str, log: Path, deployment_args: list[str], images_config: Path) -> None:
+    def __init__(
+        self, kubeconfig: str, log: Path, deployment_args: list[str], images_config: Path, conversion_config: Path
+    ) -> None:
         super().__init__(kubeconfig, log)
         self.namespace_args = [a for a in deployment_args if a.startswith("--namespace=")]
-        self.images_config = images_config
+        self.images_config, self.conversion_config = images_config, conversion_config
 
     def start(self) -> None:
         env = {**os.environ, "KUBECONFIG": self.kubeconfig}
         command = [sys.executable, "-m", "llmops.cli", "run", *self.namespace_args]
-        command += ["--images-config", str(self.images_config)]
+        command += ["--images-config", str(self.images_config), "--conversion-config", str(self.conversion_config)]
         command += ["--metrics-port", str(self.metrics_port), "--probe-port", str(self.probe_port)]
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -184,10 +186,12 @@ def _operator(kubectl: Kubectl, proxy: RecordingProxy, tmp_path: Path, system: s
     config = _token_kubeconfig(kubectl, system, release, proxy.url, tmp_path / "operator.kubeconfig")
     pod = kubectl.json("get", "deployment", release, "-n", system)["spec"]["template"]["spec"]
     args = list(pod["containers"][0]["args"])
-    name, key = images_config_source(pod)  # the pod's mounted file, copied from the installed ConfigMap
-    images = tmp_path / "images.yaml"
-    images.write_text(kubectl.json("get", "configmap", name, "-n", system)["data"][key])
-    operator = ChartOperator(str(config), tmp_path / "operator.log", args, images)
+    # The pod's mounted files, copied from the installed ConfigMaps.
+    configs = []
+    for flag in ("--images-config", "--conversion-config"):
+        configs.append(tmp_path / f"{flag.strip('-')}.yaml")
+        configs[-1].write_text(mounted_config(pod, flag, lambda name: kubectl.json("get", "cm", name, "-n", system)))
+    operator = ChartOperator(str(config), tmp_path / "operator.log", args, *configs)
     operator.start()
     return operator
 

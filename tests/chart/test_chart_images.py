@@ -10,8 +10,9 @@ import pytest
 import yaml
 
 from llmops.planning import imageconfig, images
+from llmops.planning.conversionconfig import parse_conversion_config
 from llmops.planning.imageconfig import ImageConfig, PullPolicy, parse_image_config
-from tests.chart.chart import CHART, Obj, images_config_source, one, render
+from tests.chart.chart import CHART, Obj, mounted_config, one, render
 
 VALUES_TEXT = (CHART / "values.yaml").read_text()
 SCHEMA = json.loads((CHART / "values.schema.json").read_text())["properties"]["images"]
@@ -20,9 +21,9 @@ KEYS = [field.alias for field in ImageConfig.model_fields.values()]
 
 def _images_config(objects: list[Obj]) -> tuple[str, ImageConfig]:
     """The file the operator container is told to read, from the rendered ConfigMap, and the operator's parse."""
-    name, key = images_config_source(one(objects, "Deployment")["spec"]["template"]["spec"])
-    (configmap,) = [c for c in objects if c["kind"] == "ConfigMap" and c["metadata"]["name"] == name]
-    text = configmap["data"][key]
+    configmaps = {c["metadata"]["name"]: c for c in objects if c["kind"] == "ConfigMap"}
+    pod = one(objects, "Deployment")["spec"]["template"]["spec"]
+    text = mounted_config(pod, "--images-config", configmaps.get)
     return text, parse_image_config(yaml.safe_load(text))
 
 
@@ -76,15 +77,36 @@ def test_set_values_reach_the_operator_and_empty_ones_stay_out(helm: str) -> Non
 
 
 def test_a_changed_configuration_rolls_the_operator_pod(helm: str) -> None:
-    def checksum(*args: str) -> str:
-        deployment = one(render(helm, *args), "Deployment")
-        return str(deployment["spec"]["template"]["metadata"]["annotations"]["checksum/images"])
+    def checksums(*args: str) -> dict[str, str]:
+        annotations = one(render(helm, *args), "Deployment")["spec"]["template"]["metadata"]["annotations"]
+        return {k: v for k, v in annotations.items() if k.startswith("checksum/")}
 
-    default = checksum()
-    assert checksum("--set", "operator.verbose=true") == default
-    assert checksum("--set", "images.registry=registry.local:5000") != default
+    default = checksums()
+    assert set(default) == {"checksum/images", "checksum/conversion"}
+    assert checksums("--set", "operator.verbose=true") == default
+    assert checksums("--set", "images.registry=registry.local:5000")["checksum/images"] != default["checksum/images"]
+    moved = checksums("--set", "conversion.hubEndpoint=https://hf-mirror.example.com")
+    assert moved["checksum/conversion"] != default["checksum/conversion"]
     annotated = one(render(helm, "--set-string", "podAnnotations.a=b"), "Deployment")
-    assert annotated["spec"]["template"]["metadata"]["annotations"] == {"checksum/images": default, "a": "b"}
+    assert annotated["spec"]["template"]["metadata"]["annotations"] == {**default, "a": "b"}
+
+
+def test_the_conversion_values_reach_the_operator_as_it_parses_them(helm: str) -> None:
+    toleration = {"key": "builds", "operator": "Exists", "effect": "NoSchedule"}
+    objects = render(
+        helm, "--set", "conversion.hubEndpoint=https://hf-mirror.example.com",
+        "--set-json", 'conversion.nodeSelector={"pool":"builds"}',
+        "--set-json", f"conversion.tolerations=[{json.dumps(toleration)}]",
+    )  # fmt: skip
+    configmaps = {c["metadata"]["name"]: c for c in objects if c["kind"] == "ConfigMap"}
+    pod = one(objects, "Deployment")["spec"]["template"]["spec"]
+    config = parse_conversion_config(yaml.safe_load(mounted_config(pod, "--conversion-config", configmaps.get)))
+    assert config.hub_endpoint == "https://hf-mirror.example.com" and config.node_selector == {"pool": "builds"}
+    assert [t.to_api() for t in config.tolerations] == [toleration]
+    empty = render(helm)
+    default_pod = one(empty, "Deployment")["spec"]["template"]["spec"]
+    default_maps = {c["metadata"]["name"]: c for c in empty if c["kind"] == "ConfigMap"}
+    assert yaml.safe_load(mounted_config(default_pod, "--conversion-config", default_maps.get)) == {}
 
 
 def test_airgapped_scenario(helm: str) -> None:
@@ -96,6 +118,7 @@ def test_airgapped_scenario(helm: str) -> None:
 @pytest.mark.parametrize("name", ["x" * 63, "llmops"])
 def test_configmap_name_fits_whatever_the_release_name(helm: str, name: str) -> None:
     objects = render(helm, "--set", f"fullnameOverride={name}")
-    names = [c["metadata"]["name"] for c in objects if c["kind"] == "ConfigMap"]
-    assert len(names) == 1 and len(names[0]) <= 63 and names[0].endswith("-images")
+    names = sorted(c["metadata"]["name"] for c in objects if c["kind"] == "ConfigMap")
+    assert len(names) == 2 and all(len(n) <= 63 for n in names)
+    assert names[0].endswith("-conversion") and names[1].endswith("-images")
     _images_config(objects)

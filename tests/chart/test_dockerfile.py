@@ -88,7 +88,7 @@ def test_dockerignore_sends_only_what_the_build_copies() -> None:
     assert ignore[1] == "*"
     copied = re.findall(r"^COPY (?!--from)(.+) \S+$", DOCKERFILE.read_text(), re.M)
     sources = {s.rstrip("/") for line in copied for s in line.split()}
-    assert sources == {"requirements-operator.txt", "pyproject.toml", "README.md", "operator", "builders"}
+    assert sources == {"requirements-operator.txt", "pyproject.toml", "operator", "builders"}
     for source in sources:
         assert f"!{source}" in ignore or f"!{source}/" in ignore, source
 
@@ -107,7 +107,7 @@ def test_the_image_install_steps_work(tmp_path: Path) -> None:
     run("install", "--require-hashes", "--no-deps", "-r", str(LOCK))
     source = tmp_path / "src"
     source.mkdir()
-    for item in ("pyproject.toml", "README.md", "operator", "builders"):
+    for item in ("pyproject.toml", "operator", "builders"):
         subprocess.run(["cp", "-r", str(ROOT / item), str(source / item)], check=True)
     run("install", "--no-deps", "--no-build-isolation", str(source))
     run("check")

@@ -128,6 +128,9 @@ def test_the_repository_images_have_keys_and_the_project_sources_are_inputs(tmp_
         (ctx / item).write_bytes((ROOT / item).read_bytes())
     subprocess.run(["cp", "-r", str(ROOT / "operator"), str(ROOT / "builders"), str(ctx)], check=True)
     assert key(ctx / "Dockerfile", ctx, "--base", "PYTHON_IMAGE=x") == operator_key
+    # The README is documentation: editing it rebuilds no image.
+    (ctx / "README.md").write_text("# edited\n")
+    assert key(ctx / "Dockerfile", ctx, "--base", "PYTHON_IMAGE=x") == operator_key
     (ctx / "tests").mkdir()
     (ctx / "tests" / "test_x.py").write_text("")
     assert key(ctx / "Dockerfile", ctx, "--base", "PYTHON_IMAGE=x") == operator_key

@@ -29,15 +29,15 @@ def free_port() -> int:
 class OperatorProcess:
     """`llmops run` in a subprocess; start/stop so tests can kill and restart it."""
 
-    def __init__(self, kubeconfig: str, log: Path) -> None:
-        self.kubeconfig, self.log = kubeconfig, log
+    def __init__(self, kubeconfig: str, log: Path, args: tuple[str, ...] = ()) -> None:
+        self.kubeconfig, self.log, self.args = kubeconfig, log, args
         self.metrics_port, self.probe_port = free_port(), free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         env = {**os.environ, "KUBECONFIG": self.kubeconfig}
         command = [sys.executable, "-m", "llmops.cli", "run", "--metrics-port", str(self.metrics_port)]
-        command += ["--probe-port", str(self.probe_port)]
+        command += ["--probe-port", str(self.probe_port), *self.args]
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
         wait_for(self.healthy, timeout=60, what=f"operator /healthz (log: {self.log})")

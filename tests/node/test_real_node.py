@@ -31,13 +31,13 @@ ON_REAL_NODE = {
 
 
 @functools.cache
-def _images() -> dict[str, node_runtime.Image]:
+def session_images() -> dict[str, node_runtime.Image]:
     # Read once per session: the cluster imported what the manifest said when it started.
     return node_runtime.load_images(paths.images_manifest())
 
 
 def image(name: str) -> str:
-    return _images()[name].ref
+    return session_images()[name].ref
 
 
 def pod(name: str, image_ref: str, command: list[str], **spec: Any) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""A tiny Llama-architecture model with random weights and a tokenizer trained offline, in HF layout."""
+"""Tiny models (Llama and Qwen2 architectures) with random weights and a tokenizer trained offline, in HF layout."""
 
 from __future__ import annotations
 
@@ -19,7 +19,15 @@ from pathlib import Path
 
 import sentencepiece as spm  # type: ignore[import-untyped]
 import torch
-from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM, LlamaTokenizerFast
+from transformers import (
+    GenerationConfig,
+    LlamaConfig,
+    LlamaForCausalLM,
+    LlamaTokenizerFast,
+    PreTrainedModel,
+    Qwen2Config,
+    Qwen2ForCausalLM,
+)
 
 VOCAB = 512
 BOS, EOS = 1, 2
@@ -72,30 +80,55 @@ def make_tokenizer(out: Path) -> None:
         shutil.copy(work / "sp.model", out / "tokenizer.model")
 
 
-def make_tiny_llama(out: Path, seed: int = 0) -> Path:
-    """Write the model to OUT and return it.
+# Hidden size 256 and FFN 512 keep every tensor width a multiple of 256, which K-quants need;
+# head_dim 64 is what CPU serving engines accept.
+_SHAPE = {
+    "vocab_size": VOCAB,
+    "hidden_size": 256,
+    "intermediate_size": 512,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+    "max_position_embeddings": 256,
+    "bos_token_id": BOS,
+    "eos_token_id": EOS,
+    "tie_word_embeddings": False,
+    "dtype": "float32",
+}
 
-    Hidden size 256 and FFN 512 keep every tensor width a multiple of 256, which K-quants need;
-    head_dim 64 is what CPU serving engines accept.
-    """
+
+def _save(out: Path, seed: int, build: typing.Callable[[], PreTrainedModel]) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     make_tokenizer(out)
     torch.manual_seed(seed)
-    config = LlamaConfig(  # type: ignore[no-untyped-call]
-        vocab_size=VOCAB,
-        hidden_size=256,
-        intermediate_size=512,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=256,
-        bos_token_id=BOS,
-        eos_token_id=EOS,
-        tie_word_embeddings=False,
-        dtype="float32",
-    )
-    model = LlamaForCausalLM(config)  # type: ignore[no-untyped-call]
-    model.save_pretrained(out, safe_serialization=True)
+    build().save_pretrained(out, safe_serialization=True)
     generation = GenerationConfig(bos_token_id=BOS, eos_token_id=EOS, do_sample=False)  # type: ignore[no-untyped-call]
     generation.save_pretrained(out)
     return out
+
+
+def make_tiny_llama(out: Path, seed: int = 0) -> Path:
+    """Write a Llama-architecture model to OUT and return it."""
+    return _save(out, seed, lambda: LlamaForCausalLM(LlamaConfig(**_SHAPE)))  # type: ignore[no-untyped-call]
+
+
+def make_tiny_qwen2(out: Path, seed: int = 1) -> Path:
+    """Write a Qwen2-architecture model (attention biases, its own GGUF architecture) to OUT and return it."""
+    return _save(out, seed, lambda: Qwen2ForCausalLM(Qwen2Config(**_SHAPE)))  # type: ignore[no-untyped-call]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m llmops_builders.lab.tinymodel [--arch llama|qwen2] OUT`: write a tiny model (the demo's hub)."""
+    import argparse  # noqa: PLC0415 - only the command line needs it
+
+    parser = argparse.ArgumentParser(prog="python -m llmops_builders.lab.tinymodel", description=__doc__)
+    parser.add_argument("--arch", choices=["llama", "qwen2"], default="llama")
+    parser.add_argument("out", type=Path)
+    args = parser.parse_args(argv)
+    (make_tiny_qwen2 if args.arch == "qwen2" else make_tiny_llama)(args.out)
+    print(args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

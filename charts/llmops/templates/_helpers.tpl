@@ -169,3 +169,22 @@ images.yaml
 {{- end }}
 {{- toYaml $images }}
 {{- end }}
+
+{{/* The conversion configuration ConfigMap, its one key (read from llmops.imagesDir too), and its content. */}}
+{{- define "llmops.conversionConfigMap" -}}
+{{- printf "%s-conversion" (include "llmops.fullname" . | trunc 52 | trimSuffix "-") }}
+{{- end }}
+
+{{- define "llmops.conversionFile" -}}
+conversion.yaml
+{{- end }}
+
+{{- define "llmops.conversionConfig" -}}
+{{- $conversion := dict }}
+{{- range $key, $value := .Values.conversion }}
+{{- if $value }}
+{{- $_ := set $conversion $key $value }}
+{{- end }}
+{{- end }}
+{{- toYaml $conversion }}
+{{- end }}

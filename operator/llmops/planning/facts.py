@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from llmops.api.enums import Accelerator
+from llmops.planning.conversionconfig import ConversionConfig
 from llmops.planning.hardware import CLASS_LABEL, GPU_RESOURCE, PRODUCT_LABEL, class_of_product
 from llmops.planning.imageconfig import ImageConfig
 
@@ -24,8 +25,8 @@ class ClusterFacts:
     """Everything outside the spec that planning and rendering depend on.
 
     pools is None when nothing is known about nodes (`llmops plan` without --nodes): then an explicit
-    accelerator is trusted and `auto` is refused. images is the operator's images configuration
-    (`--images-config`), read once at start.
+    accelerator is trusted and `auto` is refused. images and conversion are the operator's configuration
+    (`--images-config`, `--conversion-config` and its HF_ENDPOINT), read once at start.
     """
 
     pools: Mapping[Accelerator, NodePool] | None = None
@@ -33,6 +34,7 @@ class ClusterFacts:
     resolved_revision: str | None = None
     cached_artifacts: frozenset[str] = field(default_factory=frozenset)
     images: ImageConfig = field(default_factory=ImageConfig)
+    conversion: ConversionConfig = field(default_factory=ConversionConfig)
 
 
 def _quantity_int(value: Any) -> int:

@@ -46,8 +46,8 @@ def node_index(*, body: kopf.Body, **_: Any) -> dict[None, dict[str, Any]]:
 
 @kopf.on.startup()
 def startup(memo: kopf.Memo, **_: Any) -> None:
-    """Connect to the API server once; `llmops run` put the images configuration in the memo."""
-    _state["reconciler"] = Reconciler(Kube(), memo.get("images"))
+    """Connect to the API server once; `llmops run` put the images and conversion configuration in the memo."""
+    _state["reconciler"] = Reconciler(Kube(), memo.get("images"), memo.get("conversion"))
 
 
 @kopf.daemon(GROUP, VERSION, PLURAL, cancellation_timeout=1.0)

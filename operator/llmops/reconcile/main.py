@@ -10,6 +10,7 @@ import kopf
 from kopf._core.engines.peering import Identity  # kopf's NewType for peering identities (not re-exported)
 from prometheus_client import start_http_server
 
+from llmops.planning.conversionconfig import ConversionConfig
 from llmops.planning.imageconfig import ImageConfig
 from llmops.reconcile import handlers  # noqa: F401 - registers the handlers
 
@@ -36,8 +37,13 @@ def own_identity() -> Identity:
     return Identity(f"llmops@{socket.gethostname()}/{os.getpid()}")
 
 
-def run(
-    namespaces: list[str], metrics_port: int, probe_port: int, verbose: bool = False, images: ImageConfig | None = None
+def run(  # noqa: PLR0917 - the command line's options, one by one
+    namespaces: list[str],
+    metrics_port: int,
+    probe_port: int,
+    verbose: bool = False,
+    images: ImageConfig | None = None,
+    conversion: ConversionConfig | None = None,
 ) -> int:
     """Run until SIGTERM/SIGINT; kopf stops the daemons gracefully."""
     kopf.configure(verbose=verbose)
@@ -50,12 +56,15 @@ def run(
     # What differs from the pins, so the log of a mirrored cluster says where its images come from.
     changed = images.model_dump(mode="json", by_alias=True, exclude_defaults=True)
     logging.getLogger("llmops").info("images configuration: %s", changed or "the pinned defaults")
+    conversion = conversion or ConversionConfig()
+    placed = conversion.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+    logging.getLogger("llmops").info("conversion configuration: %s", placed or "the defaults")
     asyncio.run(
         kopf.operator(
             clusterwide=not namespaces,
             namespaces=namespaces,
             standalone=True,
-            memo=kopf.Memo(images=images),
+            memo=kopf.Memo(images=images, conversion=conversion),
             identity=own_identity(),
             liveness_endpoint=f"http://0.0.0.0:{probe_port}/healthz" if probe_port else None,
         )

@@ -9,6 +9,7 @@ from typing import Any
 from llmops.api.enums import Phase
 from llmops.api.resource import SpecError, parse_resource
 from llmops.desired import DesiredState, desired_state
+from llmops.planning.conversionconfig import ConversionConfig
 from llmops.planning.facts import ClusterFacts
 from llmops.planning.imageconfig import ImageConfig
 from llmops.planning.planner import PlanError
@@ -61,9 +62,12 @@ class Outcome:
 class Reconciler:
     """Reconciles LLMDeployments; one instance per operator process."""
 
-    def __init__(self, kube: Kube, images: ImageConfig | None = None) -> None:
+    def __init__(
+        self, kube: Kube, images: ImageConfig | None = None, conversion: ConversionConfig | None = None
+    ) -> None:
         self.kube = kube
         self.images = images or ImageConfig()
+        self.conversion = conversion or ConversionConfig()
         self.applied = applied.AppliedCache()
         self._service_monitor_crd: tuple[float, bool] = (float("-inf"), False)
 
@@ -92,7 +96,13 @@ class Reconciler:
             crd = await self.kube.has_kind("monitoring.coreos.com/v1", "ServiceMonitor")
             self._service_monitor_crd = (time.monotonic(), crd)
         pinned = revision if COMMIT.match(revision) else None
-        return ClusterFacts(pools=nodes.pools, service_monitor_crd=crd, resolved_revision=pinned, images=self.images)
+        return ClusterFacts(
+            pools=nodes.pools,
+            service_monitor_crd=crd,
+            resolved_revision=pinned,
+            images=self.images,
+            conversion=self.conversion,
+        )
 
     async def _observe_and_act(self, body: Obj, nodes: ClusterFacts) -> Observed:
         old = body.get("status") or {}

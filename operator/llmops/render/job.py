@@ -84,6 +84,9 @@ def _download_step(ctx: RenderContext) -> Obj:
         for pattern in patterns:
             args += ["--allow-pattern", pattern]
     secret_env: list[Obj] = [{"name": "HF_HUB_CACHE", "value": f"{MODELS_MOUNT}/.cache/huggingface"}]
+    if ctx.facts.conversion.hub_endpoint:
+        # A Hub mirror is the operator's setting (never the spec's): huggingface_hub reads HF_ENDPOINT.
+        secret_env.append({"name": "HF_ENDPOINT", "value": ctx.facts.conversion.hub_endpoint})
     ref = ctx.spec.model.token_secret_ref
     if ref is not None:
         # The token reaches this container only, by reference: never in args, spec, status or logs.
@@ -135,6 +138,18 @@ def _conversion_steps(ctx: RenderContext) -> list[Obj]:
     return []
 
 
+def _placement(ctx: RenderContext, on: Accelerator) -> Obj:
+    """The pool's placement; for Jobs on CPU nodes, the operator's conversion nodeSelector replaces it."""
+    placement = common.placement(ctx, on, with_user_extras=on is ctx.plan.accelerator)
+    if on is not Accelerator.CPU:
+        return placement
+    config = ctx.facts.conversion
+    if config.node_selector:
+        placement = {"nodeSelector": dict(config.node_selector)}
+    tolerations = [*placement.get("tolerations", []), *(t.to_api() for t in config.tolerations)]
+    return placement | ({"tolerations": tolerations} if tolerations else {})
+
+
 def _job(
     ctx: RenderContext, name: str, *, steps: list[Obj], final: Obj, on: Accelerator, gpus: int, deadline: int
 ) -> Obj:
@@ -153,7 +168,7 @@ def _job(
         "securityContext": common.pod_security_context(),
         "containers": [final],
         "volumes": volumes,
-        **common.placement(ctx, on, with_user_extras=on is ctx.plan.accelerator),
+        **_placement(ctx, on),
     }
     if steps:
         pod_spec["initContainers"] = steps
