@@ -103,11 +103,19 @@ def test_a_service_answers_by_dns_name_from_another_pod(kubectl: Kubectl, namesp
     }
     apply(kubectl, namespace, server, service)
     kubectl.run("wait", "-n", namespace, "--for=condition=Ready", "pod/web", "--timeout=120s")
+    # kube-proxy programs a new Service's rules a moment after its endpoints exist: a client retries a refused
+    # connection for a while, as any client of a just-created Service must.
     fetch = (
-        "import socket, urllib.request\n"
+        "import socket, time, urllib.request\n"
         f"name = 'web.{namespace}.svc.cluster.local'\n"
         "print(socket.gethostbyname(name))\n"
-        "print(urllib.request.urlopen(f'http://{name}/hostname', timeout=10).read().decode().strip())\n"
+        "for attempt in range(30):\n"
+        "    try:\n"
+        "        print(urllib.request.urlopen(f'http://{name}/hostname', timeout=10).read().decode().strip())\n"
+        "        break\n"
+        "    except OSError:  # URLError(ConnectionRefusedError)\n"
+        "        if attempt == 29: raise\n"
+        "        time.sleep(1)\n"
     )
     apply(kubectl, namespace, pod("client", python, ["python3", "-c", fetch]))
     assert wait_phase(kubectl, namespace, "client", ("Succeeded", "Failed")) == "Succeeded", kubectl.run(
