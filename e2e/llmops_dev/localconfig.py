@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 import yaml
 
 from llmops_dev import node, node_runtime, paths
+from llmops_dev.errors import ClusterError
 
 # images configuration key → the image e2e/images/build-images.sh built for it.
 LOCAL_IMAGES = {
@@ -47,7 +48,7 @@ def hub_host(kubeconfig: Path) -> str:
     server = yaml.safe_load(kubeconfig.read_text())["clusters"][0]["cluster"]["server"]
     host = urlparse(server).hostname or ""
     if not host or host.startswith("127."):
-        raise SystemExit(f"the cluster at {server} has no real node: its pods could not reach a local hub")
+        raise ClusterError(f"the cluster at {server} has no real node: its pods could not reach a local hub")
     return host
 
 
@@ -66,7 +67,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hub-port", type=int, required=True)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
-    host = hub_host(args.kubeconfig)
+    try:
+        host = hub_host(args.kubeconfig)
+    except ClusterError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     write(args.out, f"http://{host}:{args.hub_port}", node_runtime.load_images(paths.images_manifest()))
     print(host)
     return 0

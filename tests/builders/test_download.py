@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from llmops_dev.hub import ModelHub, Repo, read_repo
+from llmops_dev.hub import ModelHub, read_repo
 
 CliRunner = Callable[..., subprocess.CompletedProcess[str]]
 TOKEN = "hf_abcdefghijklmnopqrstuvwxyz123456"
@@ -22,7 +22,7 @@ def hub(tiny_model: Path) -> Iterator[ModelHub]:
     """The local model hub (llmops_dev.hub) serving the tiny model, and a gated repo only TOKEN can read."""
     with ModelHub() as server:
         server.add("test/tiny-llama", read_repo(tiny_model))
-        server.add("test/gated", Repo(read_repo(tiny_model).files, gated=True, tokens=frozenset({ACCEPTED})))
+        server.add("test/gated", read_repo(tiny_model, gated=True, tokens=frozenset({ACCEPTED})))
         yield server
 
 

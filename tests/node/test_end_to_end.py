@@ -19,7 +19,7 @@ from llmops.planning.hardware import CLASS_LABEL
 from llmops.render import common
 from llmops_builders.lab import tinymodel
 from llmops_dev import localconfig, node
-from llmops_dev.hub import ModelHub, Repo, read_repo
+from llmops_dev.hub import ModelHub, read_repo
 from llmops_dev.kubectl import Kubectl, wait_for
 from tests.integration.operator_fixtures import CRD, OperatorProcess, condition, llmd
 from tests.node.test_real_node import apply, image, pod, session_images, wait_phase
@@ -51,7 +51,7 @@ def hub(kubeconfig: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[M
         server.add("llmops-e2e/tiny-llama", read_repo(llama))
         server.add("llmops-e2e/tiny-qwen2", read_repo(qwen))
         server.add("llmops-e2e/unknown-arch", read_repo(unknown))
-        server.add("llmops-e2e/gated", Repo(read_repo(llama).files, gated=True, tokens=frozenset({TOKEN})))
+        server.add("llmops-e2e/gated", read_repo(llama, gated=True, tokens=frozenset({TOKEN})))
         yield server
 
 
