@@ -1,9 +1,6 @@
 #!/usr/bin/env bash
 # Install what the project takes from Debian, in one apt-get call (idempotent; a warm run only looks for
 # the commands). Needs root (or sudo) and apt. What each package is for:
-#   prometheus   prometheus and promtool: the observability tests run `promtool check/test rules` and a real
-#                Prometheus that scrapes the operator (on 127.0.0.1 with a temporary TSDB, not the package's
-#                own service)
 #   runc         the OCI runtime that containerd's runc shim calls on the real worker node (built from source
 #                it would need cgo and libseccomp, so it is the one node binary not built by build-binaries.sh)
 #   iptables     kube-proxy's default (iptables) mode writes Service rules with iptables-restore; the CNI
@@ -16,7 +13,8 @@
 # Left out on purpose: socat and ethtool (kubeadm's preflight asks for them, but containerd's CRI port-forward
 # is in-process Go and the CNI plugins set up veths over netlink), ipset (kube-proxy's ipvs mode only), nftables
 # (kube-proxy's nftables mode only), kmod (this kernel has its modules built in), and gcc/libc6-dev for the
-# static pause binary (g++ is already a prerequisite of the whole set-up, see README.md).
+# static pause binary (g++ is already a prerequisite of the whole set-up, see README.md), and prometheus: Debian's
+# (2.42.0+ds) is built without Kubernetes service discovery, so build-binaries.sh builds Prometheus 3.
 #
 # LLMOPS_SBIN_PATH (default /usr/local/sbin:/usr/sbin:/sbin) is searched besides PATH, because a user's PATH on
 # Debian lacks the sbin directories where runc, iptables and conntrack live; the set-up tests set it empty.
@@ -24,7 +22,6 @@ set -euo pipefail
 
 # package:commands; the package counts as installed when all its commands are found.
 packages=(
-  "prometheus:prometheus promtool"
   "runc:runc"
   "iptables:iptables iptables-save iptables-restore"
   "conntrack:conntrack"
@@ -54,21 +51,7 @@ export DEBIAN_FRONTEND=noninteractive
 if ! apt-cache show "${missing[@]}" >/dev/null 2>&1; then
   $sudo apt-get update -qq
 fi
-# prometheus's own service must not start (it would listen on :9090 with a TSDB in /var/lib/prometheus):
-# without a policy-rc.d (Docker images have one), install a temporary one that forbids service starts.
-policy=/usr/sbin/policy-rc.d
-made_policy=""
-# An EXIT trap must not change the script's exit status, whatever it finds.
-remove_policy() {
-  if [ -n "$made_policy" ]; then $sudo rm -f "$policy" || true; fi
-}
-if [ ! -e "$policy" ]; then
-  trap remove_policy EXIT
-  printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
-  made_policy=1
-  $sudo chmod 755 "$policy"
-fi
-# No recommends: prometheus-node-exporter, criu (runc), fuse-overlayfs (buildah) are not needed.
+# No recommends: criu (runc), fuse-overlayfs (buildah) are not needed.
 # Stale package lists: refresh once and retry.
 install() { $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; }
 if ! install; then

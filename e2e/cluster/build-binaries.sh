@@ -5,7 +5,8 @@
 # Output: $LLMOPS_BIN_DIR (default ~/.cache/llmops/bin/<versions>) holding etcd, kube-apiserver,
 # kube-controller-manager, kube-scheduler, kwok and helm (control plane); kubelet, kube-proxy,
 # containerd, containerd-shim-runc-v2, ctr, crictl, coredns, local-path-provisioner, pause and the
-# CNI plugins in cni/ (the real node). The directory is the last line on stdout.
+# CNI plugins in cni/ (the real node); metrics-server, prometheus-adapter, prometheus and promtool
+# (metrics and autoscaling). The directory is the last line on stdout.
 # Idempotent: each binary is built once, verified (its --version must report the pinned version),
 # and then recorded in a stamp file (.built-<name> beside it); later runs only read the stamps.
 # Needs Go >= 1.26 and the Go module proxy for a cold build (~10 min on 2 cores, see README.md), and
@@ -24,12 +25,17 @@ CNI_PLUGINS_VERSION="${CNI_PLUGINS_VERSION:-1.10.0}"
 COREDNS_VERSION="${COREDNS_VERSION:-1.15.0}"
 LOCAL_PATH_VERSION="${LOCAL_PATH_VERSION:-0.0.30}"
 CRICTL_VERSION="${CRICTL_VERSION:-1.36.0}"
+# Metrics and autoscaling. Debian's Prometheus (2.42) is built without Kubernetes service discovery.
+METRICS_SERVER_VERSION="${METRICS_SERVER_VERSION:-0.8.0}"
+PROMETHEUS_ADAPTER_VERSION="${PROMETHEUS_ADAPTER_VERSION:-0.12.0}"
+PROMETHEUS_VERSION="${PROMETHEUS_VERSION:-3.16.0}"
 
 script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cache_root="${LLMOPS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/llmops}"
 tag="k8s${K8S_VERSION}-etcd${ETCD_VERSION}-kwok${KWOK_VERSION}-helm${HELM_VERSION}"
 tag+="-containerd${CONTAINERD_VERSION}-cni${CNI_PLUGINS_VERSION}-coredns${COREDNS_VERSION}"
 tag+="-lpp${LOCAL_PATH_VERSION}-crictl${CRICTL_VERSION}"
+tag+="-ms${METRICS_SERVER_VERSION}-pa${PROMETHEUS_ADAPTER_VERSION}-prom${PROMETHEUS_VERSION}"
 bin_dir="${LLMOPS_BIN_DIR:-$cache_root/bin/$tag}"
 work_dir="$cache_root/build/$tag"
 mkdir -p "$bin_dir" "$work_dir"
@@ -236,6 +242,53 @@ build_pause() {
   verify pause "$v" "$bin_dir/pause" -v
 }
 
+build_metrics_server() {
+  # Its Makefile stamps client-go's version package; without it --version says v0.0.0-master.
+  local v="v$METRICS_SERVER_VERSION"
+  if cached metrics-server "$v" "$bin_dir/metrics-server" --version; then log "metrics-server $v: cached"; return; fi
+  require_go
+  building "metrics-server $v"
+  GOBIN="$bin_dir" go install -trimpath -ldflags "-s -w -X k8s.io/client-go/pkg/version.gitVersion=$v" \
+    "sigs.k8s.io/metrics-server/cmd/metrics-server@$v"
+  verify metrics-server "$v" "$bin_dir/metrics-server" --version
+}
+
+build_prometheus_adapter() {
+  # The proxy serves this exact version but lists none, so `go install MOD@V` (which asks for the list
+  # to check deprecation) fails: it is required from a module of our own, as etcd is. It has no
+  # --version flag; the build info that Go embeds names the module's version.
+  local v="v$PROMETHEUS_ADAPTER_VERSION"
+  if cached prometheus-adapter "$v" go version -m "$bin_dir/prometheus-adapter"; then
+    log "prometheus-adapter $v: cached"; return
+  fi
+  require_go
+  building "prometheus-adapter $v"
+  local mod="$work_dir/prometheus-adapter"; rm -rf "$mod"; mkdir -p "$mod"; cd "$mod"
+  go mod init local/llmops-prometheus-adapter-bin >/dev/null 2>&1
+  go get "sigs.k8s.io/prometheus-adapter@$v"
+  go build -trimpath -ldflags "-s -w" -o "$bin_dir/prometheus-adapter" sigs.k8s.io/prometheus-adapter/cmd/adapter
+  verify prometheus-adapter "$v" go version -m "$bin_dir/prometheus-adapter"
+}
+
+build_prometheus() {
+  # Prometheus 3.x is the module's v0.3xx.y. The build tags leave out every service discovery but
+  # Kubernetes' (the cloud SDKs would double the build); without builtinassets the web UI is not
+  # embedded, which the HTTP API does not need.
+  local v="$PROMETHEUS_VERSION" mod=github.com/prometheus/prometheus all=1
+  cached prometheus "$v" "$bin_dir/prometheus" --version || all=0
+  cached promtool "$v" "$bin_dir/promtool" --version || all=0
+  if [ "$all" = 1 ]; then log "prometheus $v: cached"; return; fi
+  require_go
+  building "prometheus $v"
+  local major="${v%%.*}" rest="${v#*.}" module_version
+  module_version="v0.$((major * 100 + ${rest%%.*})).${rest#*.}"
+  GOBIN="$bin_dir" go install -trimpath -tags "remove_all_sd enable_kubernetes_sd" \
+    -ldflags "-s -w -X github.com/prometheus/common/version.Version=$v -X github.com/prometheus/common/version.Branch=HEAD" \
+    "$mod/cmd/prometheus@$module_version" "$mod/cmd/promtool@$module_version"
+  verify prometheus "$v" "$bin_dir/prometheus" --version
+  verify promtool "$v" "$bin_dir/promtool" --version
+}
+
 build_etcd
 build_kwok
 build_helm
@@ -246,5 +299,8 @@ build_cni_plugins
 build_coredns
 build_local_path_provisioner
 build_pause
+build_metrics_server
+build_prometheus_adapter
+build_prometheus
 log "binaries ready in $bin_dir"
 echo "$bin_dir"

@@ -17,7 +17,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="llmops dev",
         description="A local Kubernetes control plane (etcd, kube-apiserver, controller-manager, "
         "scheduler) with kwok-simulated GPU node pools and one real worker node (containerd, kubelet, "
-        "kube-proxy, CoreDNS, local-path-provisioner). No Docker needed.",
+        "kube-proxy, CoreDNS, local-path-provisioner, metrics-server). No Docker needed.",
     )
     parser.add_argument(
         "--state-dir",

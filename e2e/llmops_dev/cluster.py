@@ -33,7 +33,7 @@ from llmops_dev import (
 from llmops_dev.errors import ClusterError
 
 ORDER = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
-NODE_ORDER = ("containerd", "kubelet", "kube-proxy", "coredns", "local-path-provisioner")
+NODE_ORDER = ("containerd", "kubelet", "kube-proxy", "coredns", "local-path-provisioner", "metrics-server")
 # Generous for a busy 2-core machine; a warm start takes far less (see e2e/cluster/README.md).
 _HEALTH_TIMEOUT = {"etcd": 30.0, "kube-apiserver": 90.0, "kubelet": 90.0}
 _DEFAULT_HEALTH_TIMEOUT = 60.0
@@ -261,8 +261,13 @@ class LocalCluster:
         images = node_runtime.load_images(paths.images_manifest())
         sandbox, helper = images["pause"].ref, images["debian"].ref
         node_runtime.write_files(layout, certs, server, bin_dir, sandbox)
-        storage.create_objects(self.kubeconfig, [*node_addons.rbac(), *node_addons.storage(layout, helper)])
-        self._progress("created the node add-ons' RBAC and StorageClass standard (default, local-path)")
+        node_pki = certs.node_identities()
+        metrics_api = node_addons.metrics_api(network.node_ip, node.METRICS_SERVER_PORT, certs.ca.cert)
+        storage.create_objects(
+            self.kubeconfig, [*node_addons.rbac(), *node_addons.storage(layout, helper), *metrics_api]
+        )
+        self._progress("created the node add-ons' RBAC, StorageClass standard (default, local-path) "
+                       "and the metrics.k8s.io APIService")  # fmt: skip
         try:
             self._launch(node.containerd(bin_dir, layout), state, pass_fds=() if store_lock is None else (store_lock,))
         finally:
@@ -279,6 +284,7 @@ class LocalCluster:
         self._launch(node.kube_proxy(bin_dir, layout), state)
         self._launch(node.coredns(bin_dir, layout), state)
         self._launch(node.local_path_provisioner(bin_dir, layout, helper), state)
+        self._launch(node.metrics_server(bin_dir, layout, certs.ca.cert, node_pki.metrics_server_serving), state)
         for name in NODE_ORDER[1:]:
             self._await_healthy(name, state)
 

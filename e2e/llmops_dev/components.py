@@ -151,6 +151,9 @@ def apiserver(bin_dir: Path, layout: Layout, ports: Ports, pki: ClusterPki, addr
             f"--kubelet-client-key={pki.node.apiserver_kubelet_client.key}",
             f"--kubelet-certificate-authority={pki.ca.cert}",
             "--kubelet-preferred-address-types=InternalIP",
+            # An aggregated API (metrics-server on the node) is dialled at its endpoint: this host has no
+            # route to Service IPs, which only the node's kube-proxy programs.
+            "--enable-aggregator-routing=true",
         ]
         if pki.node is not None
         # The "kubernetes" Service would point at 127.0.0.1, which Endpoints reject; no pod needs it.

@@ -1,4 +1,4 @@
-"""The real worker node's daemons: containerd, kubelet, kube-proxy, CoreDNS and local-path-provisioner.
+"""The real worker node's daemons: containerd, kubelet, kube-proxy, CoreDNS, local-path-provisioner, metrics-server.
 
 Pure: paths, configuration files (as text) and command lines. node_runtime.py starts and stops them;
 each node daemon runs inside the node's network namespace (netns.py), the provisioner on the host.
@@ -14,7 +14,7 @@ import yaml
 
 from llmops_dev.components import Component
 from llmops_dev.netns import BRIDGE, NodeNetwork
-from llmops_dev.pki import ClusterPki, NodePki
+from llmops_dev.pki import ClusterPki, KeyPair, NodePki
 
 NODE_NAME = "llmops-worker"
 # Real pods land here only when they tolerate it: every other test workload stays on the kwok pools.
@@ -32,6 +32,7 @@ KUBE_PROXY_METRICS_PORT = 10249
 CONTAINERD_METRICS_PORT = 1338
 COREDNS_HEALTH_PORT = 8080
 COREDNS_READY_PORT = 8181
+METRICS_SERVER_PORT = 10254
 RUNC = "/usr/sbin/runc"
 
 
@@ -331,4 +332,35 @@ def local_path_provisioner(bin_dir: Path, layout: NodeLayout, helper_image: str)
         ],
         health_url=None,
         health_ca=None,
+    )
+
+
+def metrics_server(bin_dir: Path, layout: NodeLayout, ca_cert: Path, serving: KeyPair) -> Component:
+    """metrics-server: the kubelet's resource metrics as the aggregated metrics.k8s.io API (kubectl top, HPAs).
+
+    It scrapes the real node only (kwok's nodes have no kubelet to ask), verifying the kubelet's certificate.
+    """
+    kubeconfig = str(layout.file("metrics-server.kubeconfig"))
+    ip = layout.network.node_ip
+    return Component(
+        name="metrics-server",
+        argv=[
+            *layout.network.enter(),
+            str(bin_dir / "metrics-server"),
+            f"--kubeconfig={kubeconfig}",
+            f"--authentication-kubeconfig={kubeconfig}",
+            f"--authorization-kubeconfig={kubeconfig}",
+            f"--bind-address={ip}",
+            f"--secure-port={METRICS_SERVER_PORT}",
+            f"--tls-cert-file={serving.cert}",
+            f"--tls-private-key-file={serving.key}",
+            f"--kubelet-certificate-authority={ca_cert}",
+            "--kubelet-preferred-address-types=InternalIP",
+            f"--node-selector=kubernetes.io/hostname={NODE_NAME}",
+            # Down from 1m, so an HPA sees load within seconds; it must exceed the kubelet request timeout.
+            "--metric-resolution=10s",
+            "--kubelet-request-timeout=5s",
+        ],
+        health_url=f"https://{ip}:{METRICS_SERVER_PORT}/livez",
+        health_ca=ca_cert,
     )

@@ -1,13 +1,16 @@
-"""API objects the real node's add-ons need: RBAC for their identities, the local-path StorageClass."""
+"""API objects the real node's add-ons need: RBAC for their identities, the local-path StorageClass, and the
+APIService through which the apiserver reaches metrics-server (or any aggregated API served on the node)."""
 
 from __future__ import annotations
 
+import base64
 import json
+from pathlib import Path
 from typing import Any
 
 import yaml
 
-from llmops_dev import node
+from llmops_dev import node, pki
 from llmops_dev.node import NodeLayout
 
 _RBAC = "rbac.authorization.k8s.io/v1"
@@ -72,7 +75,100 @@ def rbac() -> list[dict[str, Any]]:
             ],
             "llmops:local-path-provisioner",
         ),
+        *_cluster_role(
+            "llmops:metrics-server",
+            [
+                {"apiGroups": [""], "resources": ["nodes/metrics"], "verbs": ["get"]},
+                {"apiGroups": [""], "resources": ["pods", "nodes"], "verbs": read},
+            ],
+            pki.METRICS_SERVER_USER,
+        ),
+        *delegated_authentication("llmops:metrics-server", pki.METRICS_SERVER_USER),
     ]
+
+
+def delegated_authentication(name: str, user: str) -> list[dict[str, Any]]:
+    """What an aggregated API server needs to check the apiserver's callers: token and access reviews, and the
+    front-proxy CA in kube-system's extension-apiserver-authentication ConfigMap."""
+    subjects = [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}]
+    return [
+        {
+            "apiVersion": _RBAC,
+            "kind": "ClusterRoleBinding",
+            "metadata": {"name": f"{name}:auth-delegator"},
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "ClusterRole",
+                "name": "system:auth-delegator",
+            },
+            "subjects": subjects,
+        },
+        {
+            "apiVersion": _RBAC,
+            "kind": "RoleBinding",
+            "metadata": {"name": f"{name}:auth-reader", "namespace": "kube-system"},
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "Role",
+                "name": "extension-apiserver-authentication-reader",
+            },
+            "subjects": subjects,
+        },
+    ]
+
+
+def aggregated_api(
+    group_version: str, service: str, address: str, port: int, ca_cert: Path | None
+) -> list[dict[str, Any]]:
+    """APIService GROUP_VERSION served at ADDRESS:PORT, through a selector-less Service in kube-system and its
+    EndpointSlice (the server is a process on the node, not a pod). ca_cert None skips TLS verification."""
+    group, version = group_version.split("/")
+    tls: dict[str, Any] = (
+        {"caBundle": base64.b64encode(ca_cert.read_bytes()).decode()}
+        if ca_cert is not None
+        else {"insecureSkipTLSVerify": True}
+    )
+    return [
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": service, "namespace": "kube-system"},
+            "spec": {"ports": [{"name": "https", "port": 443, "targetPort": port, "protocol": "TCP"}]},
+        },
+        {
+            "apiVersion": "discovery.k8s.io/v1",
+            "kind": "EndpointSlice",
+            "metadata": {
+                "name": service,
+                "namespace": "kube-system",
+                "labels": {
+                    "kubernetes.io/service-name": service,
+                    "endpointslice.kubernetes.io/managed-by": "llmops-dev",
+                },
+            },
+            "addressType": "IPv4",
+            "endpoints": [{"addresses": [address], "conditions": {"ready": True}}],
+            "ports": [{"name": "https", "port": port, "protocol": "TCP"}],
+        },
+        {
+            "apiVersion": "apiregistration.k8s.io/v1",
+            "kind": "APIService",
+            "metadata": {"name": f"{version}.{group}"},
+            "spec": {
+                "group": group,
+                "version": version,
+                "service": {"namespace": "kube-system", "name": service, "port": 443},
+                "groupPriorityMinimum": 100,
+                "versionPriority": 100,
+                **tls,
+            },
+        },
+    ]
+
+
+def metrics_api(node_ip: str, port: int, ca_cert: Path) -> list[dict[str, Any]]:
+    """metrics.k8s.io/v1beta1, served by the node's metrics-server with a certificate of the cluster CA."""
+    return aggregated_api("metrics.k8s.io/v1beta1", "metrics-server", node_ip, port, ca_cert)
 
 
 def _helper_pod(image: str) -> dict[str, Any]:

@@ -55,9 +55,7 @@ def load_images(manifest: Path) -> dict[str, Image]:
 
 def write_files(layout: NodeLayout, pki: ClusterPki, server: str, bin_dir: Path, sandbox_image: str) -> None:
     """Every configuration file and kubeconfig the node's daemons read."""
-    node_pki = pki.node
-    if node_pki is None:
-        raise ClusterError("the cluster PKI has no node identities")
+    node_pki = pki.node_identities()
     for directory in (layout.config, layout.cni_conf_dir, layout.kubelet_root, layout.pod_logs, layout.volumes,
                       layout.containerd_root, layout.run):  # fmt: skip
         directory.mkdir(parents=True, exist_ok=True)
@@ -72,6 +70,7 @@ def write_files(layout: NodeLayout, pki: ClusterPki, server: str, bin_dir: Path,
         ("kube-proxy", node_pki.kube_proxy),
         ("coredns", node_pki.coredns),
         ("local-path-provisioner", node_pki.local_path_provisioner),
+        ("metrics-server", node_pki.metrics_server),
     ):
         kubeconfig.write(layout.file(f"{name}.kubeconfig"), server=server, ca_cert=pki.ca.cert, user=name,
                          credentials=credentials)  # fmt: skip

@@ -12,6 +12,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from llmops_dev.errors import ClusterError
+
 # A throwaway cluster: long enough that a forgotten dev cluster never hits expiry, no rotation.
 _VALIDITY = datetime.timedelta(days=365)
 _LOOPBACK_NAMES = ("localhost",)
@@ -24,6 +26,9 @@ _APISERVER_NAMES = (
     "kubernetes.default.svc.cluster.local",
 )
 SERVICE_IP = "10.96.0.1"  # first address of the service range the apiserver is given
+# metrics-server's identity (its RBAC: node_addons.py) and the name of its Service in kube-system.
+METRICS_SERVER_USER = "llmops:metrics-server"
+METRICS_SERVER_DNS = "metrics-server.kube-system.svc"
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,12 @@ class ClusterPki:
     # Only with a real node (see node_identities).
     node: NodePki | None = None
 
+    def node_identities(self) -> NodePki:
+        """The real node's identities; a cluster made without a real node has none."""
+        if self.node is None:
+            raise ClusterError("the cluster PKI has no node identities")
+        return self.node
+
 
 @dataclass(frozen=True)
 class NodePki:
@@ -64,6 +75,8 @@ class NodePki:
     apiserver_kubelet_client: KeyPair
     coredns: KeyPair
     local_path_provisioner: KeyPair
+    metrics_server: KeyPair
+    metrics_server_serving: KeyPair
 
 
 def _new_key() -> ec.EllipticCurvePrivateKey:
@@ -203,6 +216,10 @@ def _node_pki(ca: _Authority, directory: Path, node_name: str, node_ip: str) -> 
         coredns=_issue(ca, directory, "coredns", "llmops:coredns", client=True),
         local_path_provisioner=_issue(ca, directory, "local-path-provisioner", "llmops:local-path-provisioner",
                                       client=True),
+        metrics_server=_issue(ca, directory, "metrics-server", METRICS_SERVER_USER, client=True),
+        # The aggregator dials the endpoint and checks the certificate against the Service's DNS name.
+        metrics_server_serving=_issue(ca, directory, "metrics-server-serving", "metrics-server", server=True,
+                                      dns_names=(METRICS_SERVER_DNS,), ips=(node_ip,)),
     )  # fmt: skip
 
 
@@ -252,3 +269,11 @@ def generate(directory: Path, *, apiserver_ip: str | None = None, node: tuple[st
         service_account_pub=sa_pub_path,
         node=_node_pki(ca, directory, *node) if node else None,
     )
+
+
+def serving_certificate(directory: Path, name: str, *, dns_names: tuple[str, ...], ips: tuple[str, ...]) -> KeyPair:
+    """A serving certificate for NAME from a CA of its own (`<name>-ca.crt` beside it, for a caBundle): for a
+    server that is added to a running cluster, whose CA key this process does not hold."""
+    directory.mkdir(parents=True, exist_ok=True)
+    ca = _make_ca(directory, f"{name}-ca", f"llmops-local-{name}-ca")
+    return _issue(ca, directory, name, name, server=True, dns_names=dns_names, ips=ips)

@@ -102,3 +102,15 @@ def mounted_config(pod_spec: Obj, flag: str, configmap: Callable[[str], Obj | No
             texts.append(data[key])
     (text,) = texts
     return str(text)
+
+
+def scrape_configs(helm: str, *args: str, kubeconfig: str | None = None, **kwargs: Any) -> list[Obj]:
+    """The chart's Prometheus scrape_configs (metrics.scrapeConfigs.enabled); given KUBECONFIG, each Kubernetes
+    discovery reads the cluster through it, as a Prometheus outside the cluster must."""
+    objects = render(helm, "--set", "metrics.scrapeConfigs.enabled=true", *args, **kwargs)
+    (configmap,) = [c for c in of_kind(objects, "ConfigMap") if c["metadata"]["name"].endswith("-scrape-configs")]
+    configs: list[Obj] = yaml.safe_load(configmap["data"]["scrape-configs.yaml"])
+    for config in configs if kubeconfig else ():
+        for discovery in config["kubernetes_sd_configs"]:
+            discovery["kubeconfig_file"] = kubeconfig
+    return configs

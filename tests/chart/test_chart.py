@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 import yaml
 
-from llmops.observability.conventions import OPERATOR_JOB
+from llmops.observability.conventions import DEPLOYMENT, OPERATOR_JOB, RUNTIME
 from tests.chart.chart import (
     CHART,
     CI_VALUES,
@@ -24,8 +24,10 @@ from tests.chart.chart import (
     one,
     operator_pod,
     render,
+    scrape_configs,
     template,
 )
+from tests.observability.prometheus import binary
 
 SCHEMA = json.loads((CHART / "values.schema.json").read_text())
 CONFIG_ARGS = ["--images-config=/etc/llmops/images.yaml", "--conversion-config=/etc/llmops/conversion.yaml"]
@@ -432,6 +434,31 @@ def test_monitoring_objects_are_off_by_default_and_complete_when_on(helm: str) -
         assert configmap["metadata"]["namespace"] == "monitoring"
         assert configmap["metadata"]["annotations"]["grafana_folder"] == "llmops"
         assert json.loads(configmap["data"][path.name]) == json.loads(path.read_text())
+
+
+def test_scrape_configs_for_a_plain_prometheus_pass_promtool_and_select_what_the_service_monitors_do(
+    helm: str, tmp_path: Path
+) -> None:
+    assert not [c for c in of_kind(render(helm), "ConfigMap") if c["metadata"]["name"].endswith("-scrape-configs")]
+    configs = scrape_configs(helm, "--set", "operator.watchNamespaces={team-a,team-b}", release="ops")
+    config = tmp_path / "prometheus.yml"
+    config.write_text(yaml.safe_dump({"scrape_configs": configs}))
+    check = subprocess.run(
+        [binary("promtool"), "check", "config", str(config)], capture_output=True, text=True, check=False
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    jobs = {c["job_name"]: c for c in configs}
+    assert set(jobs) == {OPERATOR_JOB, "llmops-serving"}
+    operator = jobs[OPERATOR_JOB]
+    assert operator["kubernetes_sd_configs"] == [{"role": "endpoints", "namespaces": {"names": ["llmops-system"]}}]
+    assert operator["relabel_configs"][0]["regex"] == "ops-llmops-metrics;http-metrics"
+    serving = jobs["llmops-serving"]
+    assert serving["kubernetes_sd_configs"] == [{"role": "pod", "namespaces": {"names": ["team-a", "team-b"]}}]
+    # The target labels the dashboards and alerts select on.
+    targets = {r.get("target_label") for r in serving["relabel_configs"]}
+    assert {DEPLOYMENT, RUNTIME, "namespace", "pod", "__address__", "__metrics_path__"} <= targets
+    cluster_wide = {c["job_name"]: c for c in scrape_configs(helm)}["llmops-serving"]
+    assert cluster_wide["kubernetes_sd_configs"] == [{"role": "pod"}]
 
 
 def test_service_monitor_needs_the_service(helm: str) -> None:

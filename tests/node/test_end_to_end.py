@@ -14,17 +14,21 @@ from typing import Any
 
 import pytest
 
+from llmops.api.enums import Runtime, ScalingMetric
 from llmops.observability.conventions import DEPLOYMENT, RUNTIME
 from llmops.planning.hardware import CLASS_LABEL
+from llmops.planning.metrics import SCALING_SIGNALS
 from llmops.render import common
 from llmops_builders.lab import tinymodel
 from llmops_dev import localconfig, node
 from llmops_dev.hub import ModelHub, read_repo
 from llmops_dev.kubectl import Kubectl, wait_for
+from tests.chart.chart import scrape_configs
 from tests.integration.operator_fixtures import CRD, OperatorProcess, condition, llmd
+from tests.node.custom_metrics import adapter
 from tests.node.test_real_node import apply, image, pod, session_images, wait_phase
 from tests.observability import promql
-from tests.observability.prometheus import running, wait_until
+from tests.observability.prometheus import Prometheus, running, wait_until
 from tests.observability.test_prometheus_serving import serving_expressions
 
 pytestmark = pytest.mark.cluster
@@ -131,39 +135,52 @@ def request(kubectl: Kubectl, namespace: str, url: str, body: dict[str, Any]) ->
     return dict(json.loads(logs))
 
 
-def load_pod(url: str, seconds: int) -> dict[str, Any]:
-    """A pod that sends completions to URL, two at a time, for SECONDS (bounded load)."""
+def load_pod(url: str, seconds: int, body: dict[str, Any] | None = None, concurrency: int = 2) -> dict[str, Any]:
+    """A pod that POSTs BODY (a short completion by default) to URL, CONCURRENCY at a time, for SECONDS."""
+    body = body or {"prompt": "Hello there", "max_tokens": 16}
     script = (
         "import json, threading, time, urllib.request\n"
         f"end = time.time() + {seconds}\n"
         "def send():\n"
         "    while time.time() < end:\n"
-        "        body = json.dumps({'prompt': 'Hello there', 'max_tokens': 16}).encode()\n"
-        f"        req = urllib.request.Request({url!r}, data=body, headers={{'Content-Type': 'application/json'}})\n"
-        "        urllib.request.urlopen(req, timeout=60).read()\n"
-        "threads = [threading.Thread(target=send) for _ in range(2)]\n"
+        f"        req = urllib.request.Request({url!r}, data=json.dumps({body!r}).encode(),\n"
+        "                                     headers={'Content-Type': 'application/json'})\n"
+        "        urllib.request.urlopen(req, timeout=120).read()\n"
+        f"threads = [threading.Thread(target=send) for _ in range({concurrency})]\n"
         "[t.start() for t in threads]; [t.join() for t in threads]\n"
     )
     return pod(f"load-{secrets.token_hex(3)}", image("operator"), ["python3", "-c", script])
 
 
-def serving_targets(kubectl: Kubectl, namespace: str, name: str) -> dict[str, Any]:
-    """A scrape job for the LLMDeployment's serving pods as the API server reports them (pod IP, the pod's
-    prometheus.io/port and path annotations), with the target labels llmops' ServiceMonitor gives them.
+@pytest.fixture(scope="module")
+def prometheus(helm: str, kubeconfig: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]:
+    """Prometheus on this machine with the chart's scrape configuration: its own Kubernetes discovery finds the
+    serving pods, and it reaches their IPs over the node's link."""
+    configs = scrape_configs(helm, "--set", "metrics.scrapeConfigs.interval=2s", kubeconfig=kubeconfig)
+    with running(tmp_path_factory.mktemp("prometheus"), configs, [promql.RULES]) as server:
+        yield server
 
-    Not Prometheus' Kubernetes discovery: Debian's Prometheus (2.42.0+ds) is built without kubernetes_sd_configs.
-    """
-    selector = f"{common.DEPLOYMENT_LABEL}={name}"
-    targets = []
-    for serving in kubectl.json("get", "pods", "-n", namespace, "-l", selector)["items"]:
-        annotations, labels = serving["metadata"]["annotations"], serving["metadata"]["labels"]
-        assert annotations["prometheus.io/scrape"] == "true"
-        target_labels = {DEPLOYMENT: labels[common.DEPLOYMENT_LABEL], RUNTIME: labels[common.RUNTIME_LABEL],
-                         "namespace": namespace, "pod": serving["metadata"]["name"],
-                         "__metrics_path__": annotations["prometheus.io/path"]}  # fmt: skip
-        address = f"{serving['status']['podIP']}:{annotations['prometheus.io/port']}"
-        targets.append({"targets": [address], "labels": target_labels})
-    return {"job_name": "serving-pods", "static_configs": targets}
+
+def discovered(prometheus: Prometheus, kubectl: Kubectl, namespace: str, name: str) -> dict[str, Any]:
+    """The one healthy serving target Prometheus discovered for the LLMDeployment's one pod."""
+    (serving,) = kubectl.json("get", "pods", "-n", namespace, "-l", f"{common.DEPLOYMENT_LABEL}={name}")["items"]
+
+    def healthy() -> dict[str, Any] | None:
+        mine = [t for t in prometheus.targets() if t["labels"].get("namespace") == namespace
+                and t["labels"].get(DEPLOYMENT) == name]  # fmt: skip
+        return mine[0] if len(mine) == 1 and mine[0]["health"] == "up" else None
+
+    target = wait_until(healthy, 60, f"one healthy target for {namespace}/{name} (log: {prometheus.log})")
+    assert target["labels"]["job"] == "llmops-serving" and target["labels"]["pod"] == serving["metadata"]["name"]
+    assert target["scrapeUrl"].startswith(f"http://{serving['status']['podIP']}:")
+    return target
+
+
+def panels_return_data(prometheus: Prometheus, row: str, variables: dict[str, str]) -> None:
+    for expression in [e for e in serving_expressions() if not e.where.startswith(("llama.cpp", "Triton"))
+                       or e.where.startswith(row)]:  # fmt: skip
+        query = promql.substitute(expression.expr, variables)
+        wait_until(functools.partial(prometheus.finite, query), 120, f"data for {expression.where}", every=2)
 
 
 def warnings(kubectl: Kubectl, namespace: str, name: str) -> list[dict[str, Any]]:
@@ -234,21 +251,80 @@ def test_cpu_llama_cpp_downloads_converts_serves_and_answers(
     assert 'llmops_conversion_duration_seconds_count{format="gguf"} 1.0' in operator.metrics()
 
 
-def test_prometheus_scrapes_the_real_serving_pod_and_every_llama_cpp_panel_returns_data(
-    kubectl: Kubectl, llama_cpp: Served, tmp_path: Path
+def test_prometheus_discovers_the_real_serving_pod_and_every_llama_cpp_panel_returns_data(
+    kubectl: Kubectl, llama_cpp: Served, prometheus: Prometheus
 ) -> None:
     namespace, name = llama_cpp.namespace, llama_cpp.name
-    with running(tmp_path / "prometheus", [serving_targets(kubectl, namespace, name)], [promql.RULES]) as prometheus:
-        prometheus.wait_scraped("serving-pods")
-        (target,) = prometheus.targets()
-        assert target["labels"][DEPLOYMENT] == name and target["labels"][RUNTIME] == "llama-cpp"
-        assert target["scrapeUrl"].endswith(":8080/metrics")
-        # Bounded traffic through the Service while the panels are queried.
-        apply(kubectl, namespace, load_pod(f"http://{name}.{namespace}.svc.cluster.local:8080/v1/completions", 90))
-        variables = {"namespace": namespace, "runtime": "llama-cpp", "deployment": name}
-        for expression in [e for e in serving_expressions() if not e.where.startswith("Triton")]:
-            query = promql.substitute(expression.expr, variables)
-            wait_until(functools.partial(prometheus.finite, query), 120, f"data for {expression.where}", every=2)
+    target = discovered(prometheus, kubectl, namespace, name)
+    assert target["labels"][RUNTIME] == "llama-cpp" and target["scrapeUrl"].endswith(":8080/metrics")
+    # Bounded traffic through the Service while the panels are queried.
+    apply(kubectl, namespace, load_pod(f"http://{name}.{namespace}.svc.cluster.local:8080/v1/completions", 90))
+    panels_return_data(prometheus, "llama.cpp", {"namespace": namespace, "runtime": "llama-cpp", "deployment": name})
+    served = f'sum(increase(llamacpp:tokens_predicted_total{{namespace="{namespace}",{DEPLOYMENT}="{name}"}}[1m]))'
+    wait_until(lambda: [s for s in prometheus.query(served) if float(s["value"][1]) > 0], 60, "tokens under load")
+
+
+def replicas(kubectl: Kubectl, namespace: str, name: str) -> tuple[int, int]:
+    """The serving Deployment's (spec.replicas, ready replicas)."""
+    deployment_ = kubectl.json("get", "deployment", name, "-n", namespace)
+    return deployment_["spec"]["replicas"], deployment_["status"].get("readyReplicas", 0)
+
+
+def scales_up_under_load_and_back(kubectl: Kubectl, namespace: str, name: str, load: dict[str, Any]) -> None:
+    """Under LOAD the HPA takes the Deployment to 2 ready replicas; after it, back to 1."""
+    assert replicas(kubectl, namespace, name) == (1, 1)
+    apply(kubectl, namespace, load)
+    wait_for(lambda: replicas(kubectl, namespace, name) == (2, 2), timeout=240, what=f"{name} scaled up to 2")
+    kubectl.run("delete", "pod", load["metadata"]["name"], "-n", namespace, "--grace-period=0", "--wait=false")
+    wait_for(lambda: replicas(kubectl, namespace, name)[0] == 1, timeout=240, what=f"{name} scaled back to 1")
+    events = kubectl.json("get", "events", "-n", namespace, "--field-selector", f"involvedObject.name={name},"
+                          "involvedObject.kind=HorizontalPodAutoscaler")["items"]  # fmt: skip
+    messages = [e["message"] for e in events if e["reason"] == "SuccessfulRescale"]
+    assert any("New size: 2" in m for m in messages) and any("New size: 1" in m for m in messages), messages
+
+
+def autoscaled(name: str, metric: str, target: str, **spec: Any) -> dict[str, Any]:
+    scaling = {"enabled": True, "minReplicas": 1, "maxReplicas": 2, "metric": metric, "target": target,
+               "scaleDownStabilizationSeconds": 15}  # fmt: skip
+    return deployment(name, "hf://llmops-e2e/tiny-llama", runtime="llama-cpp", autoscaling=scaling, **spec)
+
+
+def test_a_cpu_hpa_scales_llama_cpp_up_under_load_and_back_down_through_metrics_server(
+    kubectl: Kubectl, llama_cpp: Served, operator: OperatorProcess
+) -> None:
+    namespace, name = llama_cpp.namespace, "cpu-scaled"
+    kubectl.apply(autoscaled(name, "cpu", "50"), namespace=namespace)
+    assert wait_settled(kubectl, operator, namespace, name)["status"]["phase"] == "Ready"
+
+    def utilization() -> int | None:
+        metrics = kubectl.json("get", "hpa", name, "-n", namespace).get("status", {}).get("currentMetrics") or []
+        # Until metrics-server has a sample of the pod, the entry is there but empty ({"type": ""}).
+        current = metrics[0].get("resource", {}).get("current", {}) if metrics else {}
+        value: int | None = current.get("averageUtilization")
+        return value
+
+    # metrics-server answers for the real pod: the HPA reads its cpu (0% counts, hence `is not None`).
+    wait_for(lambda: utilization() is not None, timeout=120, what=f"{name}'s HPA reading cpu")
+    url = f"http://{name}.{namespace}.svc.cluster.local:8080/v1/completions"
+    scales_up_under_load_and_back(kubectl, namespace, name, load_pod(url, 300))
+
+
+def test_a_custom_metrics_hpa_scales_on_requests_deferred_through_prometheus_adapter(
+    kubectl: Kubectl, llama_cpp: Served, operator: OperatorProcess, prometheus: Prometheus, tmp_path: Path
+) -> None:
+    namespace, name = llama_cpp.namespace, "queue-scaled"
+    signal = SCALING_SIGNALS[Runtime.LLAMA_CPP][ScalingMetric.REQUESTS_WAITING]
+    # One slot: every request beyond the first waits, so the queue grows with the load.
+    kubectl.apply(autoscaled(name, "requests-waiting", "1", optimization={"maxBatchSize": 1}), namespace=namespace)
+    assert wait_settled(kubectl, operator, namespace, name)["status"]["phase"] == "Ready"
+    discovered(prometheus, kubectl, namespace, name)
+    with adapter(kubectl.kubeconfig, prometheus.base, tmp_path, [signal.metric]):
+        path = f"/apis/custom.metrics.k8s.io/v1beta2/namespaces/{namespace}/pods/*/{signal.metric}"
+        wait_for(lambda: kubectl.run("get", "--raw", path, check=False).returncode == 0, timeout=90,
+                 what=f"{signal.metric} served by prometheus-adapter")  # fmt: skip
+        url = f"http://{name}.{namespace}.svc.cluster.local:8080/v1/completions"
+        load = load_pod(url, 300, {"prompt": "Hello there", "max_tokens": 48}, concurrency=6)
+        scales_up_under_load_and_back(kubectl, namespace, name, load)
 
 
 def test_a_second_deployment_of_the_same_model_is_a_cache_hit_and_the_artifact_outlives_both(
@@ -362,8 +438,8 @@ def test_an_edge_deployment_resumes_after_the_operator_is_killed_mid_conversion_
     assert request(kubectl, namespace, url, {"prompt": "Hello", "max_tokens": 4})["usage"]["completion_tokens"] > 0
 
 
-def test_cpu_onnx_exports_and_triton_answers_through_the_service(
-    kubectl: Kubectl, namespace: str, operator: OperatorProcess
+def test_cpu_onnx_exports_and_triton_answers_through_the_service_and_fills_its_panels(
+    kubectl: Kubectl, namespace: str, operator: OperatorProcess, prometheus: Prometheus
 ) -> None:
     name = "tiny-onnx"
     began = time.monotonic()
@@ -387,6 +463,11 @@ def test_cpu_onnx_exports_and_triton_answers_through_the_service(
     (output,) = [o for o in answer["outputs"] if o["name"] == "text_output"]
     assert output["data"] and output["data"][0], answer
     print(f"\n[e2e] onnx cold: apply → Ready {ready:.0f}s, → answered {time.monotonic() - began:.0f}s")
+    # Discovered by Prometheus, and every Triton panel has data from the real pod under load.
+    target = discovered(prometheus, kubectl, namespace, name)
+    assert target["labels"][RUNTIME] == "triton" and target["scrapeUrl"].endswith(":8002/metrics")
+    apply(kubectl, namespace, load_pod(url, 60, {"inputs": inputs}))
+    panels_return_data(prometheus, "Triton", {"namespace": namespace, "runtime": "triton", "deployment": name})
     # The same model again: served from the cache, no Job.
     made = {n: j["metadata"]["uid"] for n, j in jobs(kubectl, namespace).items()}
     began = time.monotonic()

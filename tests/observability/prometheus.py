@@ -1,10 +1,12 @@
-"""A real Prometheus (Debian's package) on 127.0.0.1 with a temporary TSDB, and its HTTP API."""
+"""A real Prometheus (built with the cluster's binaries) on 127.0.0.1 with a temporary TSDB, and its HTTP API."""
 
 from __future__ import annotations
 
 import ctypes
+import functools
 import json
 import math
+import os
 import shutil
 import signal
 import socket
@@ -19,14 +21,18 @@ from typing import Any, TypeVar
 
 import yaml
 
+from llmops_dev import paths
+
 T = TypeVar("T")
 INTERVAL = "1s"  # scrape and rule evaluation
 
 
+@functools.cache
 def binary(name: str) -> str:
-    found = shutil.which(name)
-    assert found, f"{name} is missing: run scripts/install-debian-packages.sh"
-    return found
+    """prometheus or promtool from e2e/cluster/build-binaries.sh (Debian's lacks Kubernetes discovery)."""
+    found = paths.resolve_bin_dir() / name
+    assert os.access(found, os.X_OK), f"{found} is missing: run e2e/cluster/build-binaries.sh"
+    return str(found)
 
 
 def free_port() -> int:
@@ -35,7 +41,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
@@ -114,7 +120,7 @@ def running(workdir: Path, scrape_configs: list[dict[str, Any]], rule_files: lis
         "--storage.tsdb.retention.time=1h",
     ]
     with log.open("wb") as out:
-        process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)  # noqa: PLW1509
+        process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, preexec_fn=die_with_parent)  # noqa: PLW1509
     prometheus = Prometheus(f"http://127.0.0.1:{port}", log)
 
     def ready() -> bool:

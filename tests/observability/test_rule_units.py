@@ -62,15 +62,16 @@ def unit_tests() -> list[dict[str, Any]]:
         series("llmops_conversion_duration_seconds_bucket", OPERATOR | {"format": "gguf", "le": "7200"}, "0x12"),
         series("up", SERVING, "1 0x20"),
     ]
+    # Every healthy series covers the 30m evaluation: a series that ended is absent after 5 minutes.
     healthy = [
-        series("up", OPERATOR | {"instance": "10.0.0.5:8080"}, "1x20"),
+        series("up", OPERATOR | {"instance": "10.0.0.5:8080"}, "1x40"),
         series("controller_runtime_reconcile_errors_total", CTL, "0+1x40"),
         series("controller_runtime_reconcile_total", CTL | {"result": "success"}, "0+60x40"),
         series("controller_runtime_reconcile_total", CTL | {"result": "error"}, "0+1x40"),
         series("llmops_llmdeployments", OPERATOR | {"phase": "Failed"}, "0x30"),
         series("llmops_conversion_duration_seconds_count", OPERATOR | {"format": "onnx"}, "0 0 1x10"),
         series("llmops_conversion_duration_seconds_bucket", OPERATOR | {"format": "onnx", "le": "7200"}, "0 0 1x10"),
-        series("up", SERVING, "1x20"),
+        series("up", SERVING, "1x40"),
     ]
     fmt = OPERATOR | {"format": "gguf"}
     return [

@@ -125,8 +125,9 @@ def built_binary(path: Path, version: str) -> None:
     executable(path, f"#!/bin/sh\necho '{path.name} version {version}'\n")
 
 
-# The version variables the build script stamps: Kubernetes' gitVersion, helm's version, containerd's and
-# crictl's Version, the CNI plugins' BuildVersion, local-path-provisioner's main.VERSION.
+# The version variables the build script stamps: Kubernetes' (and metrics-server's) gitVersion, helm's
+# version, containerd's, crictl's and Prometheus' Version, the CNI plugins' BuildVersion,
+# local-path-provisioner's main.VERSION.
 STAMPED_VERSION = re.compile(r"-X \S+\.(?:gitVersion|version|Version|BuildVersion|VERSION)=(\S+)")
 # go flags that take a value (the value is not a package).
 VALUED_FLAGS = ("-o", "-ldflags", "-tags", "-gcflags")
@@ -167,6 +168,9 @@ def go(args: list[str]) -> None:
             "replace (\n\tk8s.io/api => ./staging/src/k8s.io/api\n)\n"
         )
         print(json.dumps({"Path": module, "Version": version, "GoMod": str(gomod)}))
+    elif args[:2] == ["version", "-m"]:
+        # A real binary's embedded build info names its modules' versions; a stand-in binary prints its own.
+        os.execv(args[2], [args[2]])
     elif command == "get":
         Path(".standin-go-get").write_text(args[-1].split("@")[1] + "\n")
     elif command == "build":
@@ -194,7 +198,6 @@ def gcc(args: list[str]) -> None:
 # --- apt --------------------------------------------------------------------------------------------
 # The commands each Debian package of scripts/install-debian-packages.sh puts on PATH.
 APT_COMMANDS = {
-    "prometheus": ("prometheus", "promtool"),
     "runc": ("runc",),
     "iptables": ("iptables", "iptables-save", "iptables-restore"),
     "conntrack": ("conntrack",),

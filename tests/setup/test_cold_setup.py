@@ -47,6 +47,10 @@ BUILT = {
     "cni/portmap": ("v1.10.0", []),
     "coredns": ("1.15.0", ["-version"]),
     "local-path-provisioner": ("v0.0.30", ["--version"]),
+    "metrics-server": ("v0.8.0", ["--version"]),
+    "prometheus-adapter": ("v0.12.0", []),  # no --version: the script reads `go version -m`
+    "prometheus": ("3.16.0", ["--version"]),
+    "promtool": ("3.16.0", ["--version"]),
 }
 # One `go install` each (several packages of one module at one version in one call).
 GO_INSTALLED = (
@@ -55,13 +59,15 @@ GO_INSTALLED = (
     "github.com/coredns/coredns@",
     "github.com/rancher/local-path-provisioner@",
     "sigs.k8s.io/cri-tools/cmd/crictl@",
+    "sigs.k8s.io/metrics-server/cmd/metrics-server@",
+    "github.com/prometheus/prometheus/cmd/prometheus@",
 )
 # The commands scripts/install-debian-packages.sh must leave on PATH.
 DEBIAN_COMMANDS = (
-    "prometheus", "promtool", "runc", "iptables", "iptables-save", "iptables-restore", "conntrack", "buildah",
+    "runc", "iptables", "iptables-save", "iptables-restore", "conntrack", "buildah",
     "debootstrap",
 )  # fmt: skip
-DEBIAN_PACKAGES = ("prometheus", "runc", "iptables", "conntrack", "buildah", "debootstrap")
+DEBIAN_PACKAGES = ("runc", "iptables", "conntrack", "buildah", "debootstrap")
 
 
 @dataclass
@@ -199,6 +205,7 @@ def test_setup_cold_path_runs_every_step_once_then_nothing(sandbox: Sandbox) -> 
     # The bin dir is named after every pinned version.
     assert bin_dirs[0].name == (
         "k8s1.36.3-etcd3.6.16-kwok0.8.0-helm4.3.1-containerd2.4.2-cni1.10.0-coredns1.15.0-lpp0.0.30-crictl1.36.0"
+        "-ms0.8.0-pa0.12.0-prom3.16.0"
     )
     for name, (version, args) in BUILT.items():
         assert_reports(bin_dirs[0] / name, args, version, sandbox.env)
@@ -216,6 +223,9 @@ def test_setup_cold_path_runs_every_step_once_then_nothing(sandbox: Sandbox) -> 
         assert f"k8s.io/kubernetes/cmd/{command}" in kubernetes[0]
     for module in GO_INSTALLED:
         assert sum(c.startswith("go install") and module in c for c in calls) == 1, module
+    (prometheus,) = [c for c in calls if c.startswith("go install") and "prometheus/cmd/prometheus@" in c]
+    assert "prometheus/cmd/promtool@" in prometheus and "remove_all_sd enable_kubernetes_sd" in prometheus
+    assert sum(c.startswith("go build") and "sigs.k8s.io/prometheus-adapter/cmd/adapter" in c for c in calls) == 1
     assert [c for c in calls if c.startswith("gcc")] == [
         f'gcc -Os -static -s -Wall -Wextra -Werror -DPAUSE_VERSION="{pause_version}" -o {bin_dirs[0]}/pause '
         f"{sandbox.repo}/e2e/node/pause.c"
@@ -265,4 +275,4 @@ def test_debian_packages_fails_when_a_command_is_still_missing(sandbox: Sandbox)
     (sandbox.bin / "apt-get").symlink_to(sandbox.bin / "true")
     proc = sandbox.run("scripts/install-debian-packages.sh")
     assert proc.returncode == 1
-    assert "prometheus is installed, but prometheus is not found" in proc.stderr
+    assert "runc is installed, but runc is not found" in proc.stderr

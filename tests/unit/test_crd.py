@@ -54,7 +54,8 @@ def test_defaults_and_enums_are_in_the_schema() -> None:
     assert spec["optimization"]["properties"]["maxBatchSize"]["default"] == 8
     # an omitted section defaults to its own filled-in defaults (CEL rules are checked against it)
     assert spec["autoscaling"]["default"] == {
-        "enabled": False, "minReplicas": 1, "maxReplicas": 4, "metric": "auto", "target": ""
+        "enabled": False, "minReplicas": 1, "maxReplicas": 4, "metric": "auto", "target": "",
+        "scaleDownStabilizationSeconds": 300,
     }  # fmt: skip
     assert "default" not in spec["model"]["properties"]["tokenSecretRef"]
 

@@ -26,7 +26,11 @@ def nodes() -> list[dict[str, Any]]:
 
 
 def render(path: Path) -> DesiredState:
-    resource = parse_resource(yaml.safe_load(path.read_text()) | {})
+    return render_object(yaml.safe_load(path.read_text()))
+
+
+def render_object(obj: dict[str, Any]) -> DesiredState:
+    resource = parse_resource(obj)
     resource = resource.model_copy(
         update={"metadata": resource.metadata.model_copy(update={"namespace": "team-a", "uid": "0000-uid"})}
     )
@@ -140,8 +144,16 @@ def test_autoscaling_leaves_replicas_to_the_hpa() -> None:
     hpa = next(o for o in state.objects if o["kind"] == "HorizontalPodAutoscaler")
     assert "replicas" not in deployment["spec"]
     assert hpa["spec"]["metrics"][0]["pods"]["metric"]["name"] == "nv_inference_queue_duration_us"
+    assert hpa["spec"]["behavior"] == {"scaleDown": {"stabilizationWindowSeconds": 300}}, "the default: five minutes"
     fixed = next(o for o in render(ROOT / "examples" / "cpu-triton-onnx.yaml").objects if o["kind"] == "Deployment")
     assert fixed["spec"]["replicas"] == 2
+
+
+def test_the_scale_down_window_is_the_specs() -> None:
+    obj = yaml.safe_load((ROOT / "examples" / "h100-triton-tensorrt.yaml").read_text())
+    obj["spec"]["autoscaling"]["scaleDownStabilizationSeconds"] = 30
+    hpa = next(o for o in render_object(obj).objects if o["kind"] == "HorizontalPodAutoscaler")
+    assert hpa["spec"]["behavior"]["scaleDown"]["stabilizationWindowSeconds"] == 30
 
 
 @pytest.mark.parametrize(

@@ -244,6 +244,15 @@ class AutoscalingSpec(ApiModel):
             pattern=r"^([0-9]+(\.[0-9]+)?)?$",
         ),
     ] = ""
+    scale_down_stabilization_seconds: Annotated[
+        int,
+        Field(
+            description="Seconds of lower recommendations the HPA waits for before it removes a replica (its "
+            "scaleDown stabilization window): model replicas are slow to start, so the default is five minutes.",
+            ge=0,
+            le=3600,
+        ),
+    ] = 300
 
 
 class MonitoringSpec(ApiModel):

@@ -46,7 +46,6 @@ def horizontal_pod_autoscaler(ctx: RenderContext) -> Obj:
             "minReplicas": auto.min_replicas,
             "maxReplicas": auto.max_replicas,
             "metrics": [metric],
-            # Model replicas are expensive to start: scale down slowly.
-            "behavior": {"scaleDown": {"stabilizationWindowSeconds": 300}},
+            "behavior": {"scaleDown": {"stabilizationWindowSeconds": auto.scale_down_stabilization_seconds}},
         },
     }
