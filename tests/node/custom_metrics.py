@@ -10,9 +10,9 @@ from typing import Any
 
 import yaml
 
-from llmops_dev import localconfig, node_addons, paths, pki, storage
+from llmops_dev import localconfig, node_addons, pki, storage
 from llmops_dev.kubectl import Kubectl, wait_for
-from tests.observability.prometheus import die_with_parent, free_port
+from tests.observability.prometheus import binary, die_with_parent, free_port
 
 SERVICE = "prometheus-adapter"
 GROUP_VERSION = "custom.metrics.k8s.io/v1beta2"
@@ -42,7 +42,7 @@ def adapter(kubeconfig: str, prometheus_url: str, workdir: Path, metrics: list[s
     config = workdir / "adapter.yaml"
     config.write_text(yaml.safe_dump({"rules": [pods_rule(m) for m in metrics]}, sort_keys=False))
     argv = [
-        str(paths.resolve_bin_dir() / "prometheus-adapter"),
+        binary("prometheus-adapter"),
         f"--lister-kubeconfig={kubeconfig}",
         f"--authentication-kubeconfig={kubeconfig}",
         f"--authorization-kubeconfig={kubeconfig}",

@@ -25,7 +25,7 @@ from llmops_dev.hub import ModelHub, read_repo
 from llmops_dev.kubectl import Kubectl, wait_for
 from tests.chart.chart import scrape_configs
 from tests.integration.operator_fixtures import CRD, OperatorProcess, condition, llmd
-from tests.node.custom_metrics import adapter
+from tests.node import custom_metrics
 from tests.node.test_real_node import apply, image, pod, session_images, wait_phase
 from tests.observability import promql
 from tests.observability.prometheus import Prometheus, running, wait_until
@@ -183,9 +183,14 @@ def panels_return_data(prometheus: Prometheus, row: str, variables: dict[str, st
         wait_until(functools.partial(prometheus.finite, query), 120, f"data for {expression.where}", every=2)
 
 
+def events(kubectl: Kubectl, namespace: str, name: str, kind: str = "") -> list[dict[str, Any]]:
+    """The Events about the object NAME (of KIND, if given)."""
+    selector = f"involvedObject.name={name}" + (f",involvedObject.kind={kind}" if kind else "")
+    return list(kubectl.json("get", "events", "-n", namespace, "--field-selector", selector)["items"])
+
+
 def warnings(kubectl: Kubectl, namespace: str, name: str) -> list[dict[str, Any]]:
-    events = kubectl.json("get", "events", "-n", namespace, "--field-selector", f"involvedObject.name={name}")
-    return [e for e in events["items"] if e["type"] == "Warning"]
+    return [e for e in events(kubectl, namespace, name) if e["type"] == "Warning"]
 
 
 @dataclass(frozen=True)
@@ -277,9 +282,8 @@ def scales_up_under_load_and_back(kubectl: Kubectl, namespace: str, name: str, l
     wait_for(lambda: replicas(kubectl, namespace, name) == (2, 2), timeout=240, what=f"{name} scaled up to 2")
     kubectl.run("delete", "pod", load["metadata"]["name"], "-n", namespace, "--grace-period=0", "--wait=false")
     wait_for(lambda: replicas(kubectl, namespace, name)[0] == 1, timeout=240, what=f"{name} scaled back to 1")
-    events = kubectl.json("get", "events", "-n", namespace, "--field-selector", f"involvedObject.name={name},"
-                          "involvedObject.kind=HorizontalPodAutoscaler")["items"]  # fmt: skip
-    messages = [e["message"] for e in events if e["reason"] == "SuccessfulRescale"]
+    rescaled = events(kubectl, namespace, name, "HorizontalPodAutoscaler")
+    messages = [e["message"] for e in rescaled if e["reason"] == "SuccessfulRescale"]
     assert any("New size: 2" in m for m in messages) and any("New size: 1" in m for m in messages), messages
 
 
@@ -318,8 +322,8 @@ def test_a_custom_metrics_hpa_scales_on_requests_deferred_through_prometheus_ada
     kubectl.apply(autoscaled(name, "requests-waiting", "1", optimization={"maxBatchSize": 1}), namespace=namespace)
     assert wait_settled(kubectl, operator, namespace, name)["status"]["phase"] == "Ready"
     discovered(prometheus, kubectl, namespace, name)
-    with adapter(kubectl.kubeconfig, prometheus.base, tmp_path, [signal.metric]):
-        path = f"/apis/custom.metrics.k8s.io/v1beta2/namespaces/{namespace}/pods/*/{signal.metric}"
+    with custom_metrics.adapter(kubectl.kubeconfig, prometheus.base, tmp_path, [signal.metric]):
+        path = f"/apis/{custom_metrics.GROUP_VERSION}/namespaces/{namespace}/pods/*/{signal.metric}"
         wait_for(lambda: kubectl.run("get", "--raw", path, check=False).returncode == 0, timeout=90,
                  what=f"{signal.metric} served by prometheus-adapter")  # fmt: skip
         url = f"http://{name}.{namespace}.svc.cluster.local:8080/v1/completions"

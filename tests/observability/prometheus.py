@@ -29,7 +29,7 @@ INTERVAL = "1s"  # scrape and rule evaluation
 
 @functools.cache
 def binary(name: str) -> str:
-    """prometheus or promtool from e2e/cluster/build-binaries.sh (Debian's lacks Kubernetes discovery)."""
+    """A binary of e2e/cluster/build-binaries.sh (prometheus, promtool, prometheus-adapter), resolved once."""
     found = paths.resolve_bin_dir() / name
     assert os.access(found, os.X_OK), f"{found} is missing: run e2e/cluster/build-binaries.sh"
     return str(found)
