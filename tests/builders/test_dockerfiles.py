@@ -32,9 +32,10 @@ def _stage(text: str, name: str) -> str:
     return match[0]
 
 
-def test_the_five_images_exist() -> None:
+def test_the_six_images_exist() -> None:
     assert [p.name for p in DOCKERFILES] == [
         "gguf-builder.Dockerfile",
+        "llama-cpp-server-cuda.Dockerfile",
         "llama-cpp-server.Dockerfile",
         "onnx-builder.Dockerfile",
         "tensorrt-llm-builder.Dockerfile",

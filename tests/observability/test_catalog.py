@@ -62,7 +62,49 @@ def test_runtimes_without_scaling_signals_still_have_catalogued_metrics() -> Non
             assert CATALOG.of(Source(runtime.value)), runtime
 
 
-def test_vllm_kv_cache_is_the_current_name_and_the_gpu_one_is_deprecated() -> None:
+def test_vllm_kv_cache_is_the_current_name_and_the_gpu_one_is_gone() -> None:
+    """vLLM 0.26.0, the pinned release, does not export vllm:gpu_cache_usage_perc."""
     (current,) = CATALOG.lookup("vllm:kv_cache_usage_perc")
     (old,) = CATALOG.lookup("vllm:gpu_cache_usage_perc")
-    assert current.status is Status.CURRENT and old.status is Status.DEPRECATED
+    assert current.status is Status.CURRENT and old.status is Status.REMOVED
+    assert "vllm:kv_cache_usage_perc" in old.note
+
+
+def test_vllm_per_token_latency_is_inter_token_latency_since_tpot_was_removed() -> None:
+    """vLLM 0.26.0 exports no vllm:time_per_output_token_seconds; its two replacements are current."""
+    (old,) = CATALOG.lookup("vllm:time_per_output_token_seconds_bucket")
+    assert old.status is Status.REMOVED and "0.26.0" in old.note
+    for replacement in ("vllm:inter_token_latency_seconds", "vllm:request_time_per_output_token_seconds"):
+        assert replacement in old.note
+        (new,) = CATALOG.lookup(f"{replacement}_bucket")
+        assert new.kind is Kind.HISTOGRAM and new.status is Status.CURRENT and new.source is Source.VLLM
+    # NIM and trtllm-serve name their own, unprefixed, histogram alike; that one is unaffected.
+    assert {m.source for m in CATALOG.lookup("time_per_output_token_seconds_bucket")} == {
+        Source.NIM,
+        Source.TENSORRT_LLM,
+    }
+
+
+def test_vllm_0_26_families_are_catalogued_with_their_labels() -> None:
+    def one(series: str) -> tuple[Kind, tuple[str, ...]]:
+        (metric,) = CATALOG.lookup(series)
+        assert metric.source is Source.VLLM and metric.status is Status.CURRENT, series
+        return metric.kind, metric.labels
+
+    labels = ("model_name", "engine")
+    assert one("vllm:num_requests_waiting_by_reason") == (Kind.GAUGE, (*labels, "reason"))
+    assert one("vllm:prompt_tokens_cached_total") == (Kind.COUNTER, labels)
+    assert one("vllm:prompt_tokens_by_source_total") == (Kind.COUNTER, (*labels, "source"))
+    assert one("vllm:iteration_tokens_total_bucket") == (Kind.HISTOGRAM, labels)
+    kind, info_labels = one("vllm:cache_config_info")
+    assert kind is Kind.GAUGE and {"num_gpu_blocks", "gpu_memory_utilization"} <= set(info_labels)
+
+
+def test_vllm_counters_and_histograms_have_created_series_as_prometheus_client_names_them() -> None:
+    """prometheus-client drops a counter's _total before _created, but keeps a histogram's name whole."""
+    assert CATALOG.lookup("vllm:prompt_tokens_created") == CATALOG.lookup("vllm:prompt_tokens_total")
+    assert CATALOG.lookup("vllm:iteration_tokens_total_created") == CATALOG.lookup("vllm:iteration_tokens_total_sum")
+    assert CATALOG.lookup("vllm:e2e_request_latency_seconds_created")
+    assert not CATALOG.lookup("vllm:num_requests_waiting_created"), "gauges have none"
+    for metric in CATALOG.of(Source.VLLM):
+        assert metric.created

@@ -164,7 +164,7 @@ def test_llama_server_exports_the_catalogued_names(serving: Serving) -> None:
     assert current <= names, current - names
     assert not removed & names, "a metric catalogued as removed is exported"
     assert {n for n in names if n.startswith("llamacpp:")} - CATALOG.series_names() <= {
-        # exported by this newer build than the pinned b6715; not used by llmops
+        # exported by the pinned llama.cpp too, but used by nothing of llmops, so not catalogued
         "llamacpp:prompt_tokens_cached_total", "llamacpp:n_tokens_max", "llamacpp:spec_decode_num_draft_tokens_total",
         "llamacpp:spec_decode_num_accepted_tokens_total", "llamacpp:spec_decode_num_drafts_total",
     }  # fmt: skip

@@ -56,7 +56,8 @@ def test_the_checker_rejects_what_it_should() -> None:
 
     assert check("sum(rate(vllm:generation_tokens_total[5m]))") == []
     assert "not in the metric catalog" in check("rate(vllm:generation_tokens[5m])")[0]
-    assert "deprecated" in check("vllm:gpu_cache_usage_perc")[0]
+    assert "removed" in check("vllm:gpu_cache_usage_perc")[0]
+    assert "inter_token_latency" in check("rate(vllm:time_per_output_token_seconds_sum[5m])")[0]
     assert "removed" in check("llamacpp:kv_cache_usage_ratio > 0.8")[0]
     assert "does not parse" in check("sum(rate(up[5m])")[0]
     assert "has no label phases" in check('llmops_llmdeployments{phase="x", phases="y"}')[0]

@@ -14,7 +14,7 @@ def test_minimal_spec_gets_the_documented_defaults() -> None:
     assert spec.hardware.accelerator is Accelerator.AUTO
     assert spec.runtime is Runtime.AUTO
     assert spec.optimization.quantization is Quantization.AUTO
-    assert (spec.optimization.max_batch_size, spec.optimization.max_input_length) == (8, 4096)
+    assert (spec.optimization.max_batch_size, spec.optimization.max_input_length) == (None, 4096)
     assert spec.serving.replicas == 1
     assert (spec.autoscaling.enabled, spec.autoscaling.min_replicas, spec.autoscaling.max_replicas) == (False, 1, 4)
     assert spec.monitoring.enabled is True

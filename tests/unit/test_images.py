@@ -162,7 +162,7 @@ def test_a_bad_configuration_is_refused_naming_the_key(raw: Any, problem: str) -
 
 def test_a_mirror_with_a_path_and_a_trailing_slash() -> None:
     config = parse_image_config({"registry": "harbor.example.com/proxy/"})
-    assert config.reference(Image.VLLM) == "harbor.example.com/proxy/vllm/vllm-openai:v0.11.0"
+    assert config.reference(Image.VLLM) == f"harbor.example.com/proxy/vllm/vllm-openai:v{images.VLLM_VERSION}"
 
 
 def _llmops(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -20,11 +20,13 @@ from pathlib import Path
 import sentencepiece as spm  # type: ignore[import-untyped]
 import torch
 from transformers import (
+    AutoTokenizer,
     GenerationConfig,
     LlamaConfig,
     LlamaForCausalLM,
     LlamaTokenizerFast,
     PreTrainedModel,
+    PreTrainedTokenizerBase,
     Qwen2Config,
     Qwen2ForCausalLM,
 )
@@ -47,8 +49,52 @@ def training_text() -> str:
     return "\n".join(chunks)
 
 
+# Text the tokenizer must encode exactly as sentencepiece does: prose, punctuation, digits, and characters
+# outside the vocabulary that only byte fallback covers. (Runs of spaces and newlines are left out on purpose:
+# sentencepiece's own normalizer collapses them, the HF tokenizer, like llama.cpp, keeps them.)
+SAMPLES = (
+    "Return the number of items in a sequence, and raise an error if it is empty.",
+    "Hello, world! The value 3.14 is not an integer.",
+    "naïve café — ≠ π 🚀",
+)
+
+
+def check_tokenizer(tokenizer: PreTrainedTokenizerBase, sp_model: Path) -> None:
+    """Raise RuntimeError unless TOKENIZER has the whole vocabulary and encodes SAMPLES as SP_MODEL does."""
+    name = type(tokenizer).__name__
+    if len(tokenizer) != VOCAB:
+        raise RuntimeError(
+            f"tiny tokenizer: {name} has {len(tokenizer)} tokens, expected {VOCAB}: "
+            f"the conversion of {sp_model.name} by transformers failed"
+        )
+    if (tokenizer.bos_token_id, tokenizer.eos_token_id) != (BOS, EOS):
+        raise RuntimeError(
+            f"tiny tokenizer: {name} has bos/eos ids {tokenizer.bos_token_id}/{tokenizer.eos_token_id}, "
+            f"expected {BOS}/{EOS}"
+        )
+    processor = spm.SentencePieceProcessor(model_file=str(sp_model))
+    for text in SAMPLES:
+        expected = [int(i) for i in processor.encode(text)]
+        got = list(tokenizer(text, add_special_tokens=False).input_ids)
+        if not got or got != expected:
+            raise RuntimeError(f"tiny tokenizer: {name} encodes {text!r} as {got}, sentencepiece as {expected}")
+        # Like llama.cpp (and sentencepiece's Llama convention): BOS first, no EOS.
+        with_special = list(tokenizer(text).input_ids)
+        if with_special != [BOS, *expected]:
+            raise RuntimeError(
+                f"tiny tokenizer: {name} encodes {text!r} with special tokens as {with_special}, "
+                f"expected BOS ({BOS}) then sentencepiece's {expected}"
+            )
+    if not tokenizer.chat_template:
+        raise RuntimeError(f"tiny tokenizer: {name} has no chat template")
+
+
 def make_tokenizer(out: Path) -> None:
-    """A sentencepiece BPE tokenizer (byte fallback, unk/bos/eos = 0/1/2) saved as a fast Llama tokenizer."""
+    """A sentencepiece BPE tokenizer (byte fallback, unk/bos/eos = 0/1/2) saved as a fast Llama tokenizer.
+
+    The saved tokenizer is loaded back and checked against sentencepiece (check_tokenizer): a conversion that
+    went wrong raises RuntimeError instead of leaving a tokenizer that encodes everything to nothing.
+    """
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         corpus = work / "corpus.txt"
@@ -67,9 +113,15 @@ def make_tokenizer(out: Path) -> None:
             num_threads=2,
             minloglevel=2,
         )
-        # Without add_prefix_space the fast tokenizer drops the leading '▁' and disagrees with llama.cpp.
-        tokenizer = LlamaTokenizerFast(  # type: ignore[no-untyped-call]
-            vocab_file=str(work / "sp.model"), legacy=False, add_prefix_space=True
+        # transformers 5 ignores LlamaTokenizerFast(vocab_file=...) (3 tokens, every text encodes to []);
+        # from_pretrained on a folder holding only tokenizer.model converts it under 4.x and 5.x alike (under
+        # 4.57 into the very tokenizer.json the constructor wrote). 5.x adds BOS only when add_bos_token is
+        # passed. Without add_prefix_space the tokenizer drops the leading '▁' and disagrees with llama.cpp.
+        source = work / "sentencepiece"
+        source.mkdir()
+        shutil.copy(work / "sp.model", source / "tokenizer.model")
+        tokenizer = LlamaTokenizerFast.from_pretrained(
+            source, legacy=False, add_prefix_space=True, add_bos_token=True, add_eos_token=False
         )
         # Chat-serving engines refuse /chat/completions without a template.
         tokenizer.chat_template = (
@@ -78,6 +130,8 @@ def make_tokenizer(out: Path) -> None:
         )
         tokenizer.save_pretrained(out)
         shutil.copy(work / "sp.model", out / "tokenizer.model")
+        # What every consumer reads is the saved folder: check that, not the object in memory.
+        check_tokenizer(AutoTokenizer.from_pretrained(out), work / "sp.model")  # type: ignore[no-untyped-call]
 
 
 # Hidden size 256 and FFN 512 keep every tensor width a multiple of 256, which K-quants need;

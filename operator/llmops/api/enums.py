@@ -81,6 +81,7 @@ class ScalingMetric(StrEnum):
     AUTO = "auto"
     CPU = "cpu"
     REQUESTS_WAITING = "requests-waiting"
+    REQUESTS_RUNNING = "requests-running"
     QUEUE_TIME = "queue-time"
     KV_CACHE = "kv-cache"
 

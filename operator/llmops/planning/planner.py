@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from llmops.api.enums import Accelerator, DType, ModelFormat, Quantization, Runtime, ScalingMetric, SourceFormat
 from llmops.api.spec import LLMDeploymentSpec
 from llmops.api.status import ConversionStep, PlanStatus
-from llmops.planning import images
+from llmops.planning import batching, images
 from llmops.planning.artifact import ArtifactInputs
 from llmops.planning.facts import ClusterFacts
 from llmops.planning.hardware import PROFILES, Profile
@@ -64,6 +64,11 @@ class Plan:
     def profile(self) -> Profile:
         """The accelerator's hardware profile."""
         return PROFILES[self.accelerator]
+
+    @property
+    def batch_size(self) -> int | None:
+        """Concurrent sequences per replica (planning/batching.py); None: the runtime's scheduler decides."""
+        return self.artifact.max_batch_size
 
     @property
     def artifact_key(self) -> str:
@@ -275,12 +280,24 @@ def _check_parallelism(
     return gpus
 
 
-def _pick_scaling(spec: LLMDeploymentSpec, runtime: Runtime, profile: Profile) -> Scaling | PlanError:
+def _auto_metric(runtime: Runtime, profile: Profile, batch: int | None) -> ScalingMetric:
+    """On GPUs the runtime's own load: running requests where its scheduler is unbounded (nothing ever waits), else
+    waiting requests; cpu elsewhere."""
+    signals = SCALING_SIGNALS[runtime]
+    if not profile.is_nvidia_gpu:
+        return ScalingMetric.CPU
+    if batch is None and ScalingMetric.REQUESTS_RUNNING in signals:
+        return ScalingMetric.REQUESTS_RUNNING
+    return ScalingMetric.REQUESTS_WAITING if ScalingMetric.REQUESTS_WAITING in signals else ScalingMetric.CPU
+
+
+def _pick_scaling(
+    spec: LLMDeploymentSpec, runtime: Runtime, profile: Profile, batch: int | None
+) -> Scaling | PlanError:
     signals = SCALING_SIGNALS[runtime]
     asked = spec.autoscaling.metric
     if asked is ScalingMetric.AUTO:
-        waiting = ScalingMetric.REQUESTS_WAITING
-        asked = waiting if profile.is_nvidia_gpu and waiting in signals else ScalingMetric.CPU
+        asked = _auto_metric(runtime, profile, batch)
     if asked is ScalingMetric.CPU:
         return Scaling(asked, spec.autoscaling.target or CPU_DEFAULT_TARGET, None)
     signal = signals.get(asked)
@@ -290,7 +307,14 @@ def _pick_scaling(spec: LLMDeploymentSpec, runtime: Runtime, profile: Profile) -
             "metric-unsupported",
             f"autoscaling.metric {asked.value} has no {runtime.value} metric; choose one of {offered}",
         )
-    return Scaling(asked, spec.autoscaling.target or signal.default_target, signal)
+    target = spec.autoscaling.target or signal.default_target
+    if asked is ScalingMetric.REQUESTS_RUNNING and batch is not None and float(target) > batch:
+        return PlanError(
+            "target-unreachable",
+            f"autoscaling.target {target} running requests can never be reached with optimization.maxBatchSize "
+            f"{batch}; set a target of at most {batch}, or use requests-waiting",
+        )
+    return Scaling(asked, target, signal)
 
 
 def plan(spec: LLMDeploymentSpec, facts: ClusterFacts) -> Plan | PlanError:
@@ -320,7 +344,8 @@ def plan(spec: LLMDeploymentSpec, facts: ClusterFacts) -> Plan | PlanError:
     gpus = _check_parallelism(spec, runtime, profile, facts)
     if isinstance(gpus, PlanError):
         return gpus
-    scaling = _pick_scaling(spec, runtime, profile)
+    batch = batching.batch_size(runtime, profile, spec.optimization.max_batch_size)
+    scaling = _pick_scaling(spec, runtime, profile, batch)
     if isinstance(scaling, PlanError):
         return scaling
     opt, builder = spec.optimization, images.BUILDER_BY_FORMAT[served]
@@ -333,7 +358,7 @@ def plan(spec: LLMDeploymentSpec, facts: ClusterFacts) -> Plan | PlanError:
         dtype=dtype,
         tensor_parallel_size=opt.tensor_parallel_size,
         pipeline_parallel_size=opt.pipeline_parallel_size,
-        max_batch_size=opt.max_batch_size,
+        max_batch_size=batch,
         max_input_length=opt.max_input_length,
         max_output_length=opt.max_output_length,
         builder_image=facts.images.identity(builder),

@@ -3,7 +3,7 @@
 from typing import Any
 
 from llmops.api.enums import Accelerator
-from llmops.render import common
+from llmops.render import common, compilecache
 from llmops.render.context import RenderContext
 from llmops.render.runtimes.base import ServingContainer
 
@@ -55,6 +55,11 @@ def _probe(container: ServingContainer, kind: str) -> Obj:
         "liveness": {"periodSeconds": 20, "failureThreshold": 3},
     }[kind]
     return {"httpGet": probe.http_get(), "timeoutSeconds": 5, **settings}
+
+
+def _local_url(container: ServingContainer) -> str:
+    """The readiness endpoint as a container of the same pod reaches it."""
+    return f"http://127.0.0.1:{container.ports[container.readiness.port]}{container.readiness.path}"
 
 
 def pod_annotations(ctx: RenderContext, container: ServingContainer) -> dict[str, str]:
@@ -116,6 +121,11 @@ def deployment(ctx: RenderContext, container: ServingContainer) -> Obj:
                 "enableServiceLinks": False,
                 "securityContext": common.pod_security_context(),
                 "terminationGracePeriodSeconds": 60,
+                **(
+                    {"initContainers": compilecache.init_containers(ctx, _local_url(container))}
+                    if container.compile_cache
+                    else {}
+                ),
                 "containers": [main],
                 "volumes": volumes,
                 **common.placement(ctx, ctx.plan.accelerator),

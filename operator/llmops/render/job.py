@@ -111,7 +111,7 @@ def _conversion_steps(ctx: RenderContext) -> list[Obj]:
         ]  # fmt: skip
     repository = [
         "repository", "--format", plan.format.value, "--tokenizer", src, "--out", f"{out}/{REPOSITORY_DIR}",
-        "--model-name", ctx.served_model_name, "--max-batch-size", str(opt.max_batch_size),
+        "--model-name", ctx.served_model_name, "--max-batch-size", str(ctx.plan.batch_size),
         "--max-seq-len", str(opt.max_input_length + opt.max_output_length),
     ]  # fmt: skip
     if plan.format is ModelFormat.ONNX:
@@ -129,7 +129,7 @@ def _conversion_steps(ctx: RenderContext) -> list[Obj]:
             ], image),
             _step(ctx, "build-engine", [
                 "convert", "--to", "tensorrt-engine", "--src", checkpoint, "--out", f"{out}/engine",
-                "--max-batch-size", str(opt.max_batch_size), "--max-input-len", str(opt.max_input_length),
+                "--max-batch-size", str(ctx.plan.batch_size), "--max-input-len", str(opt.max_input_length),
                 "--max-seq-len", str(opt.max_input_length + opt.max_output_length),
             ], image),
             _step(ctx, "repository", [*repository, "--src", f"{out}/engine",

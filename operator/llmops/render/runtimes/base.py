@@ -35,6 +35,7 @@ class ServingContainer:
     env: list[Obj] = field(default_factory=list)
     shared_memory: bool = True  # NCCL and PyTorch workers need a real /dev/shm
     writable_cache: str | None = None  # a mount path that needs persistent writable space (NIM's cache)
+    compile_cache: bool = False  # restore/publish the compile and JIT caches per key (render/compilecache.py)
 
 
 def env(name: str, value: str) -> Obj:

@@ -15,14 +15,16 @@ def model_file(ctx: RenderContext) -> str:
 
 def container(ctx: RenderContext) -> ServingContainer:
     """The llama-server container: /health for probes, /metrics (llamacpp:*) on the API port."""
-    opt = ctx.spec.optimization
+    opt, slots = ctx.spec.optimization, ctx.plan.batch_size or 1
+    # llama-server splits --ctx-size over its --parallel slots (n_ctx_seq = n_ctx / n_seq_max), so the total is
+    # slots x the per-request budget: each request gets maxInputLength + maxOutputLength, as on vLLM.
     args = [
         "--model", model_file(ctx),
         "--host", "0.0.0.0",
         "--port", str(PORT),
         "--metrics",
-        "--ctx-size", str(opt.max_input_length + opt.max_output_length),
-        "--parallel", str(opt.max_batch_size),
+        "--ctx-size", str(slots * (opt.max_input_length + opt.max_output_length)),
+        "--parallel", str(slots),
         "--alias", ctx.served_model_name,
     ]  # fmt: skip
     if ctx.plan.gpus:

@@ -17,7 +17,7 @@ def container(ctx: RenderContext) -> ServingContainer:
         "--backend", "pytorch",
         "--tp_size", str(opt.tensor_parallel_size),
         "--pp_size", str(opt.pipeline_parallel_size),
-        "--max_batch_size", str(opt.max_batch_size),
+        "--max_batch_size", str(ctx.plan.batch_size),
         "--max_seq_len", str(opt.max_input_length + opt.max_output_length),
     ]  # fmt: skip
     return ServingContainer(
