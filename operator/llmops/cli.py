@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from llmops import modelinfo
 from llmops.api.crd import crd_yaml
 from llmops.api.resource import SpecError, parse_resource
 from llmops.desired import desired_state, plan_document
@@ -83,7 +84,14 @@ def cmd_plan(args: argparse.Namespace) -> int:
     except _ConfigError as error:
         return _config_error(error)
     pools = pools_from_nodes(_load_nodes(args.nodes)) if args.nodes else None
-    facts = ClusterFacts(pools=pools, images=images, conversion=conversion)
+    model = None
+    if args.model_info:
+        try:
+            model = modelinfo.from_directory(Path(args.model_info))
+        except (OSError, ValueError) as error:
+            print(f"error: --model-info: {error}", file=sys.stderr)
+            return 2
+    facts = ClusterFacts(pools=pools, images=images, conversion=conversion, model=model)
     documents, failed = [], False
     for raw in yaml.safe_load_all(Path(args.filename).read_text() if args.filename != "-" else sys.stdin.read()):
         if not raw:
@@ -164,6 +172,11 @@ def parser() -> argparse.ArgumentParser:
     plan = sub.add_parser("plan", help="plan an LLMDeployment and print every object, no cluster needed")
     plan.add_argument("-f", "--filename", required=True, help="LLMDeployment YAML (multi-document; - for stdin)")
     plan.add_argument("--nodes", help="Node objects (kubectl get nodes -o yaml) to plan against")
+    plan.add_argument(
+        "--model-info",
+        metavar="DIR",
+        help="a directory with the model's config.json (and model.safetensors.index.json): check that it fits",
+    )
     plan.add_argument("-o", "--output", choices=["yaml", "json"], default="yaml")
     _config_options(plan)
     plan.set_defaults(func=cmd_plan)

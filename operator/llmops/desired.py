@@ -31,8 +31,23 @@ def desired_state(resource: LLMDeployment, facts: ClusterFacts) -> DesiredState 
 
 def plan_document(state: DesiredState) -> dict[str, Any]:
     """What `llmops plan` prints: {"plan": <status.plan>, "artifact": ..., "objects": [...]}."""
-    return {
-        "plan": state.plan.status().to_api(),
+    document: dict[str, Any] = {"plan": state.plan.status().to_api()}
+    model, estimate = state.context.facts.model, state.plan.fit
+    if model is not None and estimate is not None:
+        document["model"] = {
+            "architecture": model.architecture,
+            "parameters": model.parameters,
+            "weightBytes": model.weight_bytes,
+            "contextLength": model.context_length,
+            "kvBytesPerToken": model.kv_bytes_per_token(),
+        }
+        document["fit"] = {
+            "perDevice": estimate.describe(),
+            "devices": estimate.devices,
+            "sequences": estimate.sequences,
+            "verdict": "fits",
+        }
+    return document | {
         "artifact": {"key": state.plan.artifact_key, "path": state.context.artifact_uri},
         "objects": state.objects,
     }

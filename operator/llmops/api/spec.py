@@ -117,6 +117,14 @@ class HardwareSpec(ApiModel):
         list[Toleration],
         Field(description="Extra tolerations, added to the accelerator's own.", max_length=32),
     ] = Field(default_factory=list)
+    fit_check: Annotated[
+        Toggle,
+        Field(
+            description="Refuse a plan whose estimated memory per GPU (weights, runtime overhead, KV cache of one "
+            "full-length sequence) exceeds the class's (README: the estimate); disabled trusts the spec when the "
+            "estimate is wrong for a model. auto and enabled check whenever the model's config is known."
+        ),
+    ] = Toggle.AUTO
 
 
 class OptimizationSpec(ApiModel):

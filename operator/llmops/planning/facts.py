@@ -8,6 +8,7 @@ from llmops.api.enums import Accelerator
 from llmops.planning.conversionconfig import ConversionConfig
 from llmops.planning.hardware import CLASS_LABEL, GPU_RESOURCE, PRODUCT_LABEL, class_of_product
 from llmops.planning.imageconfig import ImageConfig
+from llmops.planning.modelfacts import ModelFacts
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class ClusterFacts:
     pools: Mapping[Accelerator, NodePool] | None = None
     service_monitor_crd: bool = False
     resolved_revision: str | None = None
+    model: ModelFacts | None = None  # config.json sizes and weight bytes; None: the fit is not checked
     cached_artifacts: frozenset[str] = field(default_factory=frozenset)
     images: ImageConfig = field(default_factory=ImageConfig)
     conversion: ConversionConfig = field(default_factory=ConversionConfig)

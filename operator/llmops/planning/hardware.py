@@ -43,6 +43,27 @@ class Profile:
         return self.compute_capability is not None and self.compute_capability >= (8, 9)
 
 
+PLANNED_RESOURCES: dict[str, dict[str, str]] = {
+    # Per replica on CPU classes; GPU classes get this per GPU.
+    "gpu": {"cpu": "4", "memory": "32Gi"},
+    Accelerator.CPU.value: {"cpu": "2", "memory": "8Gi"},
+    Accelerator.EDGE.value: {"cpu": "1", "memory": "2Gi"},
+}
+
+_BINARY = {"Ki": 1024, "Mi": 1024**2, "Gi": 1024**3, "Ti": 1024**4}
+_DECIMAL = {"k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
+
+
+def quantity_bytes(quantity: str | int) -> int | None:
+    """A Kubernetes memory quantity in bytes (8Gi, 512M, 1073741824), or None if it is not one."""
+    text = str(quantity)
+    for suffixes in (_BINARY, _DECIMAL):
+        for suffix, factor in suffixes.items():
+            if text.endswith(suffix) and text[: -len(suffix)].replace(".", "", 1).isdigit():
+                return int(float(text[: -len(suffix)]) * factor)
+    return int(text) if text.isdigit() else None
+
+
 PROFILES: dict[Accelerator, Profile] = {
     p.accelerator: p
     for p in (

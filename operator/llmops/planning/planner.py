@@ -3,13 +3,23 @@ path from the compatibility matrix, or refuses with the rule that forbids the co
 
 from dataclasses import dataclass
 
-from llmops.api.enums import Accelerator, DType, ModelFormat, Quantization, Runtime, ScalingMetric, SourceFormat
+from llmops.api.enums import (
+    Accelerator,
+    DType,
+    ModelFormat,
+    Quantization,
+    Runtime,
+    ScalingMetric,
+    SourceFormat,
+    Toggle,
+)
 from llmops.api.spec import LLMDeploymentSpec
 from llmops.api.status import ConversionStep, PlanStatus
 from llmops.planning import batching, images
+from llmops.planning import fit as fitting
 from llmops.planning.artifact import ArtifactInputs
 from llmops.planning.facts import ClusterFacts
-from llmops.planning.hardware import PROFILES, Profile
+from llmops.planning.hardware import PLANNED_RESOURCES, PROFILES, Profile, quantity_bytes
 from llmops.planning.matrix import (
     ACCELERATOR_PREFERENCE,
     CONVERSIONS,
@@ -19,6 +29,7 @@ from llmops.planning.matrix import (
     SERVED_FORMATS,
 )
 from llmops.planning.metrics import CPU_DEFAULT_TARGET, SCALING_SIGNALS, ScalingSignal
+from llmops.planning.modelfacts import billions
 
 
 @dataclass(frozen=True)
@@ -59,6 +70,7 @@ class Plan:
     serving_image: str
     builder_image: str  # the image that runs the conversion steps
     scaling: "Scaling"
+    fit: fitting.Fit | None = None  # the memory estimate; None when the model's sizes are unknown
 
     @property
     def profile(self) -> Profile:
@@ -111,6 +123,23 @@ def _source_format(spec: LLMDeploymentSpec) -> ModelFormat:
     return ModelFormat.SAFETENSORS
 
 
+def _auto_candidates(spec: LLMDeploymentSpec, facts: ClusterFacts) -> list[Accelerator]:
+    """The classes present that fit the GPUs per replica, best first."""
+    world = spec.optimization.tensor_parallel_size * spec.optimization.pipeline_parallel_size
+    gpus = spec.hardware.gpus or world
+    found = []
+    for candidate in ACCELERATOR_PREFERENCE:
+        pool = (facts.pools or {}).get(candidate)
+        if pool is None:
+            continue
+        if PROFILES[candidate].is_nvidia_gpu and pool.max_gpus_per_node < gpus:
+            continue
+        if not PROFILES[candidate].is_nvidia_gpu and world > 1:
+            continue
+        found.append(candidate)
+    return found
+
+
 def _pick_accelerator(spec: LLMDeploymentSpec, facts: ClusterFacts) -> Accelerator | PlanError:
     world = spec.optimization.tensor_parallel_size * spec.optimization.pipeline_parallel_size
     wanted = spec.hardware.accelerator
@@ -128,16 +157,10 @@ def _pick_accelerator(spec: LLMDeploymentSpec, facts: ClusterFacts) -> Accelerat
             "accelerator-auto-needs-nodes",
             "hardware.accelerator is auto but no node facts are known; pass --nodes or name the accelerator",
         )
+    candidates = _auto_candidates(spec, facts)
+    if candidates:
+        return candidates[0]
     gpus = spec.hardware.gpus or world
-    for candidate in ACCELERATOR_PREFERENCE:
-        pool = facts.pools.get(candidate)
-        if pool is None:
-            continue
-        if PROFILES[candidate].is_nvidia_gpu and pool.max_gpus_per_node < gpus:
-            continue
-        if not PROFILES[candidate].is_nvidia_gpu and world > 1:
-            continue
-        return candidate
     return PlanError(
         "no-matching-nodes",
         f"hardware.accelerator is auto but no node pool fits {gpus} GPU(s) per replica",
@@ -317,8 +340,71 @@ def _pick_scaling(
     return Scaling(asked, target, signal)
 
 
+def _cpu_memory(spec: LLMDeploymentSpec, profile: Profile) -> int | None:
+    limit = spec.serving.resources.limits.get("memory") or PLANNED_RESOURCES.get(profile.accelerator.value, {}).get(
+        "memory"
+    )
+    return quantity_bytes(limit) if limit is not None else None
+
+
+def _check_fit(  # noqa: PLR0917 - the plan's choices so far, in the order they are made
+    spec: LLMDeploymentSpec,
+    runtime: Runtime,
+    profile: Profile,
+    quantization: Quantization,
+    gpus: int,
+    facts: ClusterFacts,
+) -> fitting.Fit | PlanError | None:
+    """The memory estimate (planning/fit.py), or the refusal when one full-length sequence (or the asked batch)
+    does not fit; None when the model's sizes are unknown or the check is disabled."""
+    model = facts.model
+    if model is None or spec.hardware.fit_check is Toggle.DISABLED:
+        return None
+    opt = spec.optimization
+    tokens = opt.max_input_length + opt.max_output_length
+    parallel = gpus if profile.is_nvidia_gpu and runtime is not Runtime.LLAMA_CPP else 1
+    cpu_memory = _cpu_memory(spec, profile)
+    where = fitting.Placement(runtime, profile, quantization, tokens, parallel, cpu_memory)
+    estimate = fitting.estimate(model, where)
+    asked = opt.max_batch_size
+    if estimate.fits and (asked is None or asked <= estimate.sequences):
+        return estimate
+    others = [p for p in PROFILES.values() if p.accelerator is not profile.accelerator]
+    instead = fitting.alternatives(model, where, others)
+    served = model.dtype if quantization in (Quantization.NONE, Quantization.AUTO) else quantization.value
+    size = f"{model.architecture} ({billions(model.parameters)} parameters, {served})"
+    if estimate.fits:
+        problem = f"optimization.maxBatchSize {asked} full-length sequences do not fit: {estimate.sequences} do"
+    else:
+        problem = f"{size} does not fit {profile.accelerator.value}"
+    would = f"; would fit: {', or '.join(instead)}" if instead else ""
+    return PlanError(
+        "model-does-not-fit",
+        f"{problem}: {estimate.describe()}{would}; hardware.fitCheck: disabled overrides the estimate",
+    )
+
+
 def plan(spec: LLMDeploymentSpec, facts: ClusterFacts) -> Plan | PlanError:
-    """Choose how to serve `spec` on the cluster `facts` describe, or say which rule forbids it."""
+    """Choose how to serve `spec` on the cluster `facts` describe, or say which rule forbids it. With
+    `accelerator: auto` and the model's sizes known, only classes the model fits are chosen."""
+    if spec.hardware.accelerator is not Accelerator.AUTO or facts.model is None or facts.pools is None:
+        return _plan(spec, facts)
+    refusals: list[str] = []
+    for candidate in _auto_candidates(spec, facts):
+        hardware = spec.hardware.model_copy(update={"accelerator": candidate})
+        result = _plan(spec.model_copy(update={"hardware": hardware}), facts)
+        if isinstance(result, PlanError) and result.rule == "model-does-not-fit":
+            refusals.append(f"{candidate.value}: {result.message}")
+            continue
+        return result
+    if refusals:
+        return PlanError(
+            "model-does-not-fit", "hardware.accelerator is auto and no class present fits: " + " | ".join(refusals)
+        )
+    return _plan(spec, facts)
+
+
+def _plan(spec: LLMDeploymentSpec, facts: ClusterFacts) -> Plan | PlanError:
     source = _source_format(spec)
     accelerator = _pick_accelerator(spec, facts)
     if isinstance(accelerator, PlanError):
@@ -344,7 +430,12 @@ def plan(spec: LLMDeploymentSpec, facts: ClusterFacts) -> Plan | PlanError:
     gpus = _check_parallelism(spec, runtime, profile, facts)
     if isinstance(gpus, PlanError):
         return gpus
+    estimate = _check_fit(spec, runtime, profile, quantization, gpus or 1, facts)
+    if isinstance(estimate, PlanError):
+        return estimate
     batch = batching.batch_size(runtime, profile, spec.optimization.max_batch_size)
+    if estimate is not None and batch is not None and spec.optimization.max_batch_size is None:
+        batch = max(1, min(batch, estimate.sequences))  # llama.cpp allocates every slot's context up front
     scaling = _pick_scaling(spec, runtime, profile, batch)
     if isinstance(scaling, PlanError):
         return scaling
@@ -378,6 +469,7 @@ def plan(spec: LLMDeploymentSpec, facts: ClusterFacts) -> Plan | PlanError:
         serving_image=serving,
         builder_image=facts.images.reference(builder),
         scaling=scaling,
+        fit=estimate,
     )
 
 

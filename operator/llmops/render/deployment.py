@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from llmops.api.enums import Accelerator
+from llmops.planning.hardware import PLANNED_RESOURCES
 from llmops.render import common, compilecache
 from llmops.render.context import RenderContext
 from llmops.render.runtimes.base import ServingContainer
@@ -11,13 +11,6 @@ Obj = dict[str, Any]
 
 # Model loading can take many minutes; the startup probe holds liveness off for up to 30 minutes.
 STARTUP_PERIOD_SECONDS, STARTUP_FAILURES = 10, 180
-
-PLANNED_RESOURCES: dict[str, dict[str, str]] = {
-    # Per replica on CPU classes; GPU classes get this per GPU.
-    "gpu": {"cpu": "4", "memory": "32Gi"},
-    Accelerator.CPU.value: {"cpu": "2", "memory": "8Gi"},
-    Accelerator.EDGE.value: {"cpu": "1", "memory": "2Gi"},
-}
 
 
 def _scale(quantity: str, factor: int) -> str:
