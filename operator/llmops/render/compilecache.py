@@ -2,7 +2,7 @@
 
 vLLM's first start on a GPU spends minutes in torch.compile and FlashInfer's JIT; both write to the pod's /tmp,
 which every new pod gets empty. An init container restores the cache published for the pod's key, and a native
-sidecar publishes the pod's own once it is healthy (llmops/programs/compile_cache.py), so later replicas and later
+sidecar publishes the pod's own once it is healthy (render/programs.py), so later replicas and later
 LLMDeployments of the same key start warm.
 """
 
