@@ -1,7 +1,7 @@
 """names_used(runtime): every name the dashboards, rules and HPA signals take from a runtime, and only current ones.
 
 The expected names come from the committed generated files, read with promql-parser (tests/observability/
-promql.py), not from usage.py's own PromQL reader; a test below also holds that reader to promql-parser."""
+promql.py), independently of usage.py's walk of the same parser."""
 
 from __future__ import annotations
 
@@ -131,21 +131,7 @@ def test_names_used_counts_a_pinned_name_of_another_runtime_and_can_miss(monkeyp
         names_used(Runtime.VLLM)
 
 
-@pytest.mark.parametrize("expression", promql.all_expressions(), ids=lambda e: e.where)
-def test_the_reader_finds_the_selectors_promql_parser_finds(expression: promql.Expression) -> None:
-    theirs = []
-    for selector in promql.selectors(promql.parse(expression.expr)):
-        equal = tuple(
-            (str(m.name), str(m.value))
-            for m in selector.matchers.matchers
-            if m.op == pp.MatchOp.Equal and m.name != "__name__"
-        )
-        theirs.append((promql.selector_name(selector), equal))
-    ours = [(s.series, s.equal) for s in usage.selectors(expression.expr)]  # Grafana's variables and all
-    assert sorted(ours, key=repr) == sorted(theirs, key=repr)
-
-
-def test_the_reader_handles_what_promql_allows() -> None:
+def test_selectors_are_named_with_their_equality_matchers() -> None:
     def read(expr: str) -> list[tuple[str, tuple[tuple[str, str], ...]]]:
         return [(s.series, s.equal) for s in usage.selectors(expr)]
 

@@ -12,8 +12,8 @@ such a mistake shows up here rather than being dropped; series no runtime export
 kube-state-metrics) never count.
 
 Building the dashboards needs grafana-foundation-sdk (the `dev` extra), as `python -m llmops.observability`
-does. The PromQL reader below knows the subset of PromQL the generated files use; it raises ValueError
-on a selector it cannot name (a regex `__name__` matcher) or on a series the catalog does not know.
+does; the PromQL is read by promql-parser (also a dev dependency). It raises ValueError on a selector it
+cannot name (a regex `__name__` matcher) or on a series the catalog does not know.
 """
 
 from __future__ import annotations
@@ -31,31 +31,8 @@ from llmops.observability.dashboards import DASHBOARDS
 from llmops.observability.rules import rule_file
 from llmops.planning.metrics import SCALING_SIGNALS
 
-# Aggregation operators and keywords (PromQL reads them case-insensitively): identifiers that name no metric.
-_AGGREGATIONS = frozenset({"sum", "min", "max", "avg", "group", "stddev", "stdvar", "count", "count_values",
-                           "bottomk", "topk", "quantile", "limitk", "limit_ratio"})  # fmt: skip
-_KEYWORDS = frozenset({"by", "without", "on", "ignoring", "group_left", "group_right", "bool", "offset",
-                       "and", "or", "unless", "atan2", "inf", "nan"})  # fmt: skip
-# Followed by a parenthesised list of label names, not of expressions.
-_LABEL_LISTS = frozenset({"by", "without", "on", "ignoring", "group_left", "group_right"})
-
-_TOKEN = re.compile(
-    r"""
-    (?P<space>\s+)
-  | (?P<string>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`)
-  | (?P<number>(?:0[xX][0-9a-fA-F]+|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)[a-zA-Z]*)
-  | (?P<variable>\$\{?\w+\}?)
-  | (?P<ident>[a-zA-Z_:][a-zA-Z0-9_:]*)
-  | (?P<open>[({\[])
-  | (?P<close>[)}\]])
-  | (?P<other>[^\s"'`$a-zA-Z0-9_:(){}\[\]]+)
-    """,
-    re.VERBOSE,
-)
-_MATCHER = re.compile(
-    r"""\s*(?P<label>[a-zA-Z_][a-zA-Z0-9_]*)\s*(?P<op>=~|!~|!=|=)\s*"""
-    r"""(?P<value>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`)\s*(?:,|$)"""
-)
+# Grafana's range variables, replaced by a duration so that promql-parser reads the expression.
+_RANGE_VARIABLES = {"$__rate_interval": "1m", "$__interval": "15s", "$__range": "1h"}
 _LABEL_VALUES = re.compile(r"^\s*label_values\((?P<selector>.+),\s*[a-zA-Z_][a-zA-Z0-9_]*\s*\)\s*$", re.DOTALL)
 _LABEL_VALUES_BARE = re.compile(r"^\s*label_values\(\s*[a-zA-Z_][a-zA-Z0-9_]*\s*\)\s*$")
 
@@ -79,102 +56,38 @@ class Use:
     selector: Selector
 
 
-def _unquote(literal: str) -> str:
-    if literal.startswith("`"):
-        return literal[1:-1]
-    return re.sub(r"\\(.)", r"\1", literal[1:-1])
-
-
-def _matchers(block: str, expr: str) -> list[tuple[str, str, str]]:
-    """The label matchers of a `{...}` block's inside, as (label, op, value)."""
-    found: list[tuple[str, str, str]] = []
-    position = 0
-    while position < len(block) and block[position:].strip():
-        match = _MATCHER.match(block, position)
-        if not match:
-            raise ValueError(f"cannot read the label matchers {{{block}}} of {expr!r}")
-        found.append((match["label"], match["op"], _unquote(match["value"])))
-        position = match.end()
-    return found
-
-
-@dataclass(frozen=True)
-class _Token:
-    kind: str
-    text: str
-    start: int
-    end: int
-
-
-def _tokens(expr: str) -> list[_Token]:
-    tokens = []
-    position = 0
-    while position < len(expr):
-        match = _TOKEN.match(expr, position)
-        if not match or match.lastgroup is None:
-            raise ValueError(f"cannot read {expr!r} at {expr[position:]!r}")
-        if match.lastgroup != "space":
-            tokens.append(_Token(match.lastgroup, match[0], match.start(), match.end()))
-        position = match.end()
-    return tokens
-
-
-def _closing(tokens: list[_Token], start: int, expr: str) -> int:
-    """The index of the token that closes the bracket at `start`."""
-    depth = 0
-    for index in range(start, len(tokens)):
-        depth += tokens[index].kind == "open"
-        depth -= tokens[index].kind == "close"
-        if depth == 0:
-            return index
-    raise ValueError(f"unbalanced brackets in {expr!r}")
-
-
-def _is(token: _Token | None, kind: str, text: str) -> bool:
-    return token is not None and token.kind == kind and token.text == text
-
-
 def selectors(expr: str) -> list[Selector]:
-    """The selectors of a PromQL expression, in order (of the subset of PromQL llmops' files use)."""
-    tokens = _tokens(expr)
-    found: list[Selector] = []
-    index = 0
-    while index < len(tokens):
-        token = tokens[index]
-        following = tokens[index + 1] if index + 1 < len(tokens) else None
-        if _is(token, "open", "["):  # a range or a subquery's range: durations only
-            index = _closing(tokens, index, expr) + 1
-        elif token.kind == "ident" and token.text.lower() in _LABEL_LISTS and _is(following, "open", "("):
-            index = _closing(tokens, index + 1, expr) + 1
-        elif token.kind == "ident" and (_is(following, "open", "(") or token.text.lower() in _AGGREGATIONS | _KEYWORDS):
-            index += 1  # a function, an aggregation operator or a keyword
-        elif token.kind == "ident" or _is(token, "open", "{"):
-            selector, index = _selector(tokens, index, expr)
-            found.append(selector)
-        else:
-            index += 1
-    return found
+    """The selectors of a PromQL expression (Grafana's variables allowed), read by promql-parser."""
+    import promql_parser  # noqa: PLC0415 - the dev extra, like the dashboards' SDK
 
+    for variable, duration in _RANGE_VARIABLES.items():
+        expr = expr.replace(variable, duration)
+    found: list[promql_parser.VectorSelector] = []
 
-def _selector(tokens: list[_Token], index: int, expr: str) -> tuple[Selector, int]:
-    """The selector that starts at tokens[index] (a name, or a `{`), and the index of the token after it."""
-    name = tokens[index].text if tokens[index].kind == "ident" else None
-    brace = index + 1 if name is not None else index
-    matchers: list[tuple[str, str, str]] = []
-    after = index + 1
-    if brace < len(tokens) and _is(tokens[brace], "open", "{"):
-        close = _closing(tokens, brace, expr)
-        matchers = _matchers(expr[tokens[brace].end : tokens[close].start], expr)
-        after = close + 1
-    for label, op, value in matchers:
-        if label == "__name__":
-            if op != "=":
-                raise ValueError(f"a selector whose name is a pattern ({op}{value!r}) in {expr!r}")
-            name = value
-    if name is None:
-        raise ValueError(f"a selector without a metric name in {expr!r}")
-    equal = tuple((label, value) for label, op, value in matchers if op == "=" and label != "__name__")
-    return Selector(name, equal), after
+    def visit(node: promql_parser.Expr) -> bool:
+        if isinstance(node, promql_parser.VectorSelector):
+            found.append(node)
+        return True
+
+    promql_parser.walk(promql_parser.parse(expr), visit)
+    result = []
+    for selector in found:
+        matchers = list(selector.matchers.matchers)
+        name = str(selector.name) if selector.name else None
+        for m in matchers:
+            if m.name == "__name__":
+                if m.op != promql_parser.MatchOp.Equal:
+                    raise ValueError(f"a selector whose name is a pattern ({m.value!r}) in {expr!r}")
+                name = str(m.value)
+        if name is None:
+            raise ValueError(f"a selector without a metric name in {expr!r}")
+        equal = tuple(
+            (str(m.name), str(m.value))
+            for m in matchers
+            if m.op == promql_parser.MatchOp.Equal and m.name != "__name__"
+        )
+        result.append(Selector(name, equal))
+    return result
 
 
 def _variable_selector(query: Any, where: str) -> str | None:
