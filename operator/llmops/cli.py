@@ -5,6 +5,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ import yaml
 
 from llmops import modelinfo
 from llmops.api.crd import crd_yaml
-from llmops.api.resource import SpecError, parse_resource
+from llmops.api.resource import LLMDeployment, SpecError, parse_resource
 from llmops.desired import desired_state, plan_document
 from llmops.planning.conversionconfig import (
     HF_ENDPOINT_ENV,
@@ -77,6 +78,22 @@ def _dump(document: Any, output: str) -> str:
     return yaml.safe_dump(document, sort_keys=False, width=120)
 
 
+def _resolved_facts(resource: LLMDeployment, facts: ClusterFacts, args: argparse.Namespace) -> ClusterFacts | None:
+    """FACTS with the model's, from the Hub (--resolve), for an hf:// source; None when the source is wrong."""
+    source = resource.spec.model.source
+    if not source.startswith("hf://"):
+        return facts
+    endpoint = facts.conversion.hub_endpoint or os.environ.get(HF_ENDPOINT_ENV) or None
+    try:
+        model = modelinfo.from_hub(source.removeprefix("hf://"), resource.spec.model.revision, endpoint=endpoint,
+                                   token=None)  # fmt: skip
+    except modelinfo.ModelSourceError as error:
+        print(f"{'warning' if error.retryable else 'error'}: {resource.metadata.name}: {error.reason}: {error}",
+              file=sys.stderr)  # fmt: skip
+        return facts if error.retryable else None  # unreachable: plan without the model's facts
+    return replace(facts, model=model, resolved_revision=model.commit)
+
+
 def cmd_plan(args: argparse.Namespace) -> int:
     """Print the plan and every object for each LLMDeployment in the file; refusals exit non-zero."""
     try:
@@ -103,7 +120,11 @@ def cmd_plan(args: argparse.Namespace) -> int:
             print(f"error: {name}: invalid LLMDeployment: {error}", file=sys.stderr)
             failed = True
             continue
-        state = desired_state(resource, facts)
+        resolved = _resolved_facts(resource, facts, args) if args.resolve and model is None else facts
+        if resolved is None:
+            failed = True
+            continue
+        state = desired_state(resource, resolved)
         if isinstance(state, PlanError):
             print(f"error: {name}: refused by rule {state}", file=sys.stderr)
             failed = True
@@ -176,6 +197,11 @@ def parser() -> argparse.ArgumentParser:
         "--model-info",
         metavar="DIR",
         help="a directory with the model's config.json (and model.safetensors.index.json): check that it fits",
+    )
+    plan.add_argument(
+        "--resolve",
+        action="store_true",
+        help="ask the Hub ($HF_ENDPOINT, HF_TOKEN) for the commit, config.json and weight sizes of hf:// sources",
     )
     plan.add_argument("-o", "--output", choices=["yaml", "json"], default="yaml")
     _config_options(plan)

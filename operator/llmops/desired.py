@@ -35,6 +35,7 @@ def plan_document(state: DesiredState) -> dict[str, Any]:
     model, estimate = state.context.facts.model, state.plan.fit
     if model is not None and estimate is not None:
         document["model"] = {
+            "commit": model.commit,
             "architecture": model.architecture,
             "parameters": model.parameters,
             "weightBytes": model.weight_bytes,
