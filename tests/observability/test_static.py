@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 from typing import Any
@@ -17,7 +16,7 @@ from llmops.observability.catalog import CATALOG, RUNTIME_SOURCES, Source, Statu
 from llmops.observability.conventions import DEPLOYMENT, OPERATOR_JOB, RUNTIME
 from llmops.observability.dashboards import OPERATOR_UID, SERVING_UID
 from llmops.observability.rules import rule_file
-from tests.observability import promql
+from tests.observability import prometheus, promql
 from tests.observability.promql import ROOT, Expression
 
 PANEL_TYPES = {"row", "timeseries", "stat"}
@@ -159,9 +158,8 @@ def test_rule_file_is_what_the_generator_builds() -> None:
 
 
 def promtool() -> str:
-    found = shutil.which("promtool")
-    assert found, "promtool is missing: run scripts/install-debian-packages.sh"
-    return found
+    # Built with Prometheus by e2e/cluster/build-binaries.sh (Debian's package is no longer installed).
+    return prometheus.binary("promtool")
 
 
 def test_promtool_accepts_the_rule_file() -> None:
