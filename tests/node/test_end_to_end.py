@@ -279,7 +279,12 @@ def scales_up_under_load_and_back(kubectl: Kubectl, namespace: str, name: str, l
     """Under LOAD the HPA takes the Deployment to 2 ready replicas; after it, back to 1."""
     assert replicas(kubectl, namespace, name) == (1, 1)
     apply(kubectl, namespace, load)
-    wait_for(lambda: replicas(kubectl, namespace, name) == (2, 2), timeout=240, what=f"{name} scaled up to 2")
+    try:
+        wait_for(lambda: replicas(kubectl, namespace, name) == (2, 2), timeout=360, what=f"{name} scaled up to 2")
+    except TimeoutError as error:
+        hpa = kubectl.json("get", "hpa", name, "-n", namespace).get("status", {})
+        pods = kubectl.run("get", "pods", "-n", namespace, "-o", "wide", check=False).stdout
+        raise TimeoutError(f"{error}; HPA status: {hpa}; pods:\n{pods}") from None
     kubectl.run("delete", "pod", load["metadata"]["name"], "-n", namespace, "--grace-period=0", "--wait=false")
     wait_for(lambda: replicas(kubectl, namespace, name)[0] == 1, timeout=240, what=f"{name} scaled back to 1")
     rescaled = events(kubectl, namespace, name, "HorizontalPodAutoscaler")
