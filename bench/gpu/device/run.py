@@ -10,6 +10,7 @@ Every phase writes OUT/<phase>.json and a tarball of its logs. Paths: models und
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -48,8 +49,9 @@ def sh(command: str, log: Path | None = None, check: bool = True) -> str:
     return output
 
 
+@functools.cache
 def plan() -> dict[str, Any]:
-    """The rendered plan (bench/gpu/plan.py, made before the call)."""
+    """The rendered plan (bench/gpu/plan.py, made before the call), read once."""
     return dict(json.loads(Path(os.environ.get("PLAN", HERE.parent / "plan.json")).read_text()))
 
 
